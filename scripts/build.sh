@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Serialized build for developers sharing one 2-core machine:
+#   scripts/build.sh [target...]
+# Takes a lock so two builds never run at once, configures if needed, builds
+# the given targets (or everything) with -j2.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+exec 9>/tmp/agora-build.lock
+flock 9
+if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} >/dev/null
+fi
+args=()
+for t in "$@"; do args+=(--target "$t"); done
+cmake --build "$BUILD_DIR" -j 2 "${args[@]}"

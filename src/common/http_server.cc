@@ -1,0 +1,52 @@
+#include "common/http_server.h"
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "httplib.h"
+
+namespace agora {
+
+HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+namespace {
+httplib::Server::Handler Wrap(HttpServer::Handler handler) {
+  return [handler = std::move(handler)](const httplib::Request& req,
+                                        httplib::Response& res) {
+    HttpResponse out = handler(req);
+    res.status = out.status;
+    res.set_content(out.body, out.content_type.c_str());
+  };
+}
+}  // namespace
+
+void HttpServer::Get(const std::string& path, Handler handler) {
+  server_->Get(path, Wrap(std::move(handler)));
+}
+
+void HttpServer::Post(const std::string& path, Handler handler) {
+  server_->Post(path, Wrap(std::move(handler)));
+}
+
+absl::StatusOr<int> HttpServer::Start(const std::string& ip, int port) {
+  int bound = port;
+  if (port == 0) {
+    bound = server_->bind_to_any_port(ip);
+  } else if (!server_->bind_to_port(ip, port)) {
+    bound = -1;
+  }
+  if (bound <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("failed to bind HTTP on ", ip, ":", port));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return bound;
+}
+
+void HttpServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace agora
