@@ -16,7 +16,7 @@
 
 namespace agora {
 
-absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
+absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   std::string t = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
   if (t.empty()) return absl::InvalidArgumentError("empty duration");
   size_t unit_at = 0;
@@ -86,7 +86,7 @@ std::string FormatDuration(absl::Duration d) {
 absl::Status LoadFlagsFromEnvironment(int argc, char** argv) {
   std::set<std::string> given;
   for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
+    absl::string_view a = argv[i];
     if (!absl::StartsWith(a, "-")) continue;
     while (absl::StartsWith(a, "-")) a.remove_prefix(1);
     std::string name(a.substr(0, a.find('=')));

@@ -4,7 +4,7 @@
 #define AGORA_COMMON_FLAGS_UTIL_H_
 
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -15,7 +15,7 @@ namespace agora {
 // Parses "100ms", "15secs", "10mins", "2hrs", "1days", "3weeks" (Mesos) and
 // "100ms", "15s", "1m30s", "2h" (abseil). A bare number means seconds.
 // InvalidArgument for anything else, for negative values, and for NaN.
-absl::StatusOr<absl::Duration> ParseDuration(std::string_view text);
+absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 
 // Mesos's form of a duration: "1secs", "500ms", "15mins".
 std::string FormatDuration(absl::Duration d);

@@ -19,7 +19,7 @@ std::string RandomUuidBytes() {
   return b;
 }
 
-std::string UuidBytesToString(std::string_view bytes) {
+std::string UuidBytesToString(absl::string_view bytes) {
   if (bytes.size() != 16) return "";
   std::string out;
   for (size_t i = 0; i < 16; ++i) {
@@ -31,15 +31,15 @@ std::string UuidBytesToString(std::string_view bytes) {
 
 std::string RandomUuid() { return UuidBytesToString(RandomUuidBytes()); }
 
-std::string FormatAgentId(std::string_view master_id, uint64_t n) {
+std::string FormatAgentId(absl::string_view master_id, uint64_t n) {
   return absl::StrCat(master_id, "-S", n);
 }
 
-std::string FormatOfferId(std::string_view master_id, uint64_t n) {
+std::string FormatOfferId(absl::string_view master_id, uint64_t n) {
   return absl::StrCat(master_id, "-O", n);
 }
 
-std::string FormatFrameworkId(std::string_view master_id, uint64_t n) {
+std::string FormatFrameworkId(absl::string_view master_id, uint64_t n) {
   return absl::StrFormat("%s-%04d", master_id, n);
 }
 

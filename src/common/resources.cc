@@ -241,7 +241,7 @@ bool operator==(const Resources& a, const Resources& b) {
   return a.Contains(b) && b.Contains(a);
 }
 
-Scalar Resources::GetScalar(std::string_view name) const {
+Scalar Resources::GetScalar(absl::string_view name) const {
   Scalar sum;
   for (const Resource& r : items_) {
     if (r.kind == Resource::Kind::kScalar && r.name == name) sum += r.scalar;
@@ -272,7 +272,7 @@ Resources Resources::Unreserved() const {
   return Filter(items_, [](const Resource& r) { return r.IsUnreserved(); });
 }
 
-Resources Resources::ReservedTo(std::string_view role) const {
+Resources Resources::ReservedTo(absl::string_view role) const {
   return Filter(items_, [role](const Resource& r) {
     return !r.IsUnreserved() && r.ReservationRole() == role;
   });
@@ -298,7 +298,7 @@ Resources Resources::NonScalars() const {
   });
 }
 
-Resources Resources::AllocatedTo(std::string_view role) const {
+Resources Resources::AllocatedTo(absl::string_view role) const {
   Resources out;
   for (Resource r : items_) {
     r.allocation_role = std::string(role);
@@ -307,7 +307,7 @@ Resources Resources::AllocatedTo(std::string_view role) const {
   return out;
 }
 
-Resources Resources::AllocatableTo(std::string_view role) const {
+Resources Resources::AllocatableTo(absl::string_view role) const {
   return Filter(items_, [role](const Resource& r) {
     return r.IsUnreserved() || IsRoleOrDescendant(role, r.ReservationRole());
   });
@@ -325,7 +325,7 @@ std::ostream& operator<<(std::ostream& os, const Resources& r) {
 
 // --- Roles -------------------------------------------------------------------
 
-bool IsRoleOrDescendant(std::string_view role, std::string_view ancestor) {
+bool IsRoleOrDescendant(absl::string_view role, absl::string_view ancestor) {
   if (role == ancestor) return true;
   if (ancestor == "*") return false;
   return role.size() > ancestor.size() &&
@@ -333,14 +333,14 @@ bool IsRoleOrDescendant(std::string_view role, std::string_view ancestor) {
          role[ancestor.size()] == '/';
 }
 
-absl::Status ValidateRole(std::string_view role) {
+absl::Status ValidateRole(absl::string_view role) {
   if (role == "*") return absl::OkStatus();
   if (role.empty()) return absl::InvalidArgumentError("role is empty");
   if (role.front() == '/' || role.back() == '/') {
     return absl::InvalidArgumentError(
         absl::StrCat("role '", role, "' starts or ends with '/'"));
   }
-  for (std::string_view part : absl::StrSplit(role, '/')) {
+  for (absl::string_view part : absl::StrSplit(role, '/')) {
     if (part.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("role '", role, "' has an empty component"));
@@ -372,7 +372,7 @@ absl::Status ValidateRole(std::string_view role) {
 
 namespace {
 
-absl::Status ParseScalarValue(std::string_view entry, std::string_view text,
+absl::Status ParseScalarValue(absl::string_view entry, absl::string_view text,
                               Scalar* out) {
   double v;
   if (!absl::SimpleAtod(text, &v) || std::isnan(v) || std::isinf(v)) {
@@ -387,13 +387,13 @@ absl::Status ParseScalarValue(std::string_view entry, std::string_view text,
   return absl::OkStatus();
 }
 
-absl::Status ParseRangesValue(std::string_view entry, std::string_view text,
+absl::Status ParseRangesValue(absl::string_view entry, absl::string_view text,
                               Ranges* out) {
-  std::string_view inner = text.substr(1, text.size() - 2);
+  absl::string_view inner = text.substr(1, text.size() - 2);
   std::vector<Range> ranges;
-  for (std::string_view part : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
+  for (absl::string_view part : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
     part = absl::StripAsciiWhitespace(part);
-    std::vector<std::string_view> ends = absl::StrSplit(part, '-');
+    std::vector<absl::string_view> ends = absl::StrSplit(part, '-');
     uint64_t b, e;
     if (ends.size() != 2 ||
         !absl::SimpleAtoi(absl::StripAsciiWhitespace(ends[0]), &b) ||
@@ -407,19 +407,19 @@ absl::Status ParseRangesValue(std::string_view entry, std::string_view text,
   return absl::OkStatus();
 }
 
-absl::StatusOr<Resource> ParseEntry(std::string_view entry,
-                                    std::string_view default_role) {
+absl::StatusOr<Resource> ParseEntry(absl::string_view entry,
+                                    absl::string_view default_role) {
   size_t colon = entry.find(':');
-  if (colon == std::string_view::npos) {
+  if (colon == absl::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad resource '", entry, "': expected 'name:value'"));
   }
-  std::string_view head = absl::StripAsciiWhitespace(entry.substr(0, colon));
-  std::string_view value = absl::StripAsciiWhitespace(entry.substr(colon + 1));
+  absl::string_view head = absl::StripAsciiWhitespace(entry.substr(0, colon));
+  absl::string_view value = absl::StripAsciiWhitespace(entry.substr(colon + 1));
   Resource r;
   std::string role(default_role);
   size_t paren = head.find('(');
-  if (paren != std::string_view::npos) {
+  if (paren != absl::string_view::npos) {
     if (head.back() != ')') {
       return absl::InvalidArgumentError(
           absl::StrCat("bad resource '", entry, "': unbalanced '('"));
@@ -458,7 +458,7 @@ absl::StatusOr<Resource> ParseEntry(std::string_view entry,
           absl::StrCat("bad resource '", entry, "': unbalanced '{'"));
     }
     r.kind = Resource::Kind::kSet;
-    for (std::string_view item :
+    for (absl::string_view item :
          absl::StrSplit(value.substr(1, value.size() - 2), ',',
                         absl::SkipWhitespace())) {
       r.set.insert(std::string(absl::StripAsciiWhitespace(item)));
@@ -473,7 +473,7 @@ absl::StatusOr<Resource> ParseEntry(std::string_view entry,
 }
 
 absl::StatusOr<Resource> ParseJsonEntry(const nlohmann::json& j,
-                                        std::string_view default_role) {
+                                        absl::string_view default_role) {
   if (!j.is_object() || !j.contains("name") || !j["name"].is_string()) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad resource ", j.dump(), ": missing 'name'"));
@@ -549,8 +549,8 @@ absl::StatusOr<Resource> ParseJsonEntry(const nlohmann::json& j,
 
 }  // namespace
 
-absl::StatusOr<Resources> Resources::Parse(std::string_view text,
-                                           std::string_view default_role) {
+absl::StatusOr<Resources> Resources::Parse(absl::string_view text,
+                                           absl::string_view default_role) {
   text = absl::StripAsciiWhitespace(text);
   Resources out;
   if (!text.empty() && text.front() == '[' &&
@@ -566,7 +566,7 @@ absl::StatusOr<Resources> Resources::Parse(std::string_view text,
     }
     return out;
   }
-  for (std::string_view entry : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+  for (absl::string_view entry : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
     entry = absl::StripAsciiWhitespace(entry);
     absl::StatusOr<Resource> r = ParseEntry(entry, default_role);
     if (!r.ok()) return r.status();

@@ -12,7 +12,7 @@
 #include <ostream>
 #include <set>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -134,8 +134,8 @@ class Resources {
   // objects). Entries without a role get `default_role` ("*" means
   // unreserved; any other role makes a static reservation). Errors name the
   // offending entry: InvalidArgument.
-  static absl::StatusOr<Resources> Parse(std::string_view text,
-                                         std::string_view default_role = "*");
+  static absl::StatusOr<Resources> Parse(absl::string_view text,
+                                         absl::string_view default_role = "*");
 
   const std::vector<Resource>& items() const { return items_; }
   bool empty() const { return items_.empty(); }
@@ -156,22 +156,22 @@ class Resources {
   bool Contains(const Resource& r) const;
 
   // Sum of the scalar resources named `name`, across roles.
-  Scalar GetScalar(std::string_view name) const;
+  Scalar GetScalar(absl::string_view name) const;
   // Names of the scalar resources present, sorted.
   std::vector<std::string> ScalarNames() const;
 
   Resources Unreserved() const;
   // Resources reserved to exactly `role` (top of the stack).
-  Resources ReservedTo(std::string_view role) const;
+  Resources ReservedTo(absl::string_view role) const;
   Resources Revocable() const;
   Resources NonRevocable() const;
   Resources Scalars() const;
   Resources NonScalars() const;
   // Copies with the allocation role set (or cleared, with "").
-  Resources AllocatedTo(std::string_view role) const;
+  Resources AllocatedTo(absl::string_view role) const;
   // Resources allocatable to `role`: unreserved ones and those reserved to
   // `role` or one of its ancestors.
-  Resources AllocatableTo(std::string_view role) const;
+  Resources AllocatableTo(absl::string_view role) const;
 
   // Mesos's text form, "cpus:2; mem:1024; ports:[31000-32000]".
   std::string ToString() const;
@@ -184,12 +184,12 @@ std::ostream& operator<<(std::ostream& os, const Resources& r);
 
 // True when `role` is `ancestor` or nested below it ("a/b" under "a").
 // "*" is the ancestor of nothing but itself.
-bool IsRoleOrDescendant(std::string_view role, std::string_view ancestor);
+bool IsRoleOrDescendant(absl::string_view role, absl::string_view ancestor);
 
 // Checks a role name as Mesos does: non-empty, not "." or "..", no leading
 // "-", no whitespace, slashes only between non-empty components, "*" only
 // alone. InvalidArgument with the reason otherwise.
-absl::Status ValidateRole(std::string_view role);
+absl::Status ValidateRole(absl::string_view role);
 
 }  // namespace agora
 

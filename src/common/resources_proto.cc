@@ -49,7 +49,7 @@ ProtoResources ToProto(const Resources& r) {
 }
 
 namespace {
-absl::Status Bad(const mesos::v1::Resource& r, std::string_view why) {
+absl::Status Bad(const mesos::v1::Resource& r, absl::string_view why) {
   return absl::InvalidArgumentError(
       absl::StrCat("invalid resource '", r.name(), "': ", why));
 }

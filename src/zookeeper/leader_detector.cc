@@ -7,7 +7,7 @@
 namespace agora {
 
 absl::StatusOr<std::unique_ptr<LeaderDetector>> CreateLeaderDetector(
-    std::string_view master) {
+    absl::string_view master) {
   if (absl::StartsWith(master, "zk://")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--master='", master,
@@ -16,7 +16,7 @@ absl::StatusOr<std::unique_ptr<LeaderDetector>> CreateLeaderDetector(
   }
   size_t colon = master.rfind(':');
   int port = 0;
-  if (master.empty() || colon == std::string_view::npos || colon == 0 ||
+  if (master.empty() || colon == absl::string_view::npos || colon == 0 ||
       !absl::SimpleAtoi(master.substr(colon + 1), &port) || port <= 0 ||
       port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -11,7 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 
@@ -48,7 +48,7 @@ class StandaloneDetector : public LeaderDetector {
 // "zk://..." is InvalidArgument until ZooKeeper detection lands, with a
 // message that says so; anything else is InvalidArgument naming the value.
 absl::StatusOr<std::unique_ptr<LeaderDetector>> CreateLeaderDetector(
-    std::string_view master);
+    absl::string_view master);
 
 }  // namespace agora
 
