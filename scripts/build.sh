@@ -8,9 +8,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 exec 9>/tmp/agora-build.lock
 flock 9
-if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} >/dev/null
-fi
+# Configure every time: modules add their CMakeLists.txt as they appear.
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} >/dev/null
 args=()
 for t in "$@"; do args+=(--target "$t"); done
 cmake --build "$BUILD_DIR" -j 2 "${args[@]}"

@@ -60,7 +60,7 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
                    "10mins, 2hrs, 1days"));
 }
 
-std::string FormatDuration(absl::Duration d) {
+std::string FormatMesosDuration(absl::Duration d) {
   absl::Duration rem;
   struct Unit {
     absl::Duration d;

@@ -18,7 +18,7 @@ namespace agora {
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 
 // Mesos's form of a duration: "1secs", "500ms", "15mins".
-std::string FormatDuration(absl::Duration d);
+std::string FormatMesosDuration(absl::Duration d);
 
 // For every registered gflag without a value on the command line, takes its
 // value from the environment variable AGORA_<FLAG> (upper case) when set.
