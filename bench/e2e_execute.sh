@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# End-to-end figure: wall time of `agora-execute --instances=N --command=true`
+# against a fresh local cluster (one master, one agent, loopback, port 0).
+#   bench/e2e_execute.sh [build_dir] [instances] [repetitions]
+set -euo pipefail
+BUILD_DIR=${1:-build}
+N=${2:-200}
+REPS=${3:-3}
+BIN=$(cd "$BUILD_DIR/bin" && pwd)
+root=$(mktemp -d -t agora-bench-XXXXXX)
+cleanup() {
+  kill -TERM "${agent_pid:-}" "${master_pid:-}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$root"
+}
+trap cleanup EXIT
+
+wait_port_file() {
+  for _ in $(seq 1 300); do
+    grep -q '^http=' "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "no port file $1" >&2
+  exit 1
+}
+
+mkdir -p "$root/master" "$root/agent"
+"$BIN/agora-master" --ip=127.0.0.1 --port=0 --http_port=0 \
+  --work_dir="$root/master" --port_file="$root/master.ports" 2>"$root/master.log" &
+master_pid=$!
+wait_port_file "$root/master.ports"
+mport=$(sed -n 's/^grpc=//p' "$root/master.ports")
+"$BIN/agora-agent" --master="127.0.0.1:$mport" --ip=127.0.0.1 --port=0 \
+  --http_port=0 --work_dir="$root/agent" --port_file="$root/agent.ports" \
+  --resources="cpus:2;mem:8192;disk:8192;ports:[31000-32000]" 2>"$root/agent.log" &
+agent_pid=$!
+wait_port_file "$root/agent.ports"
+sleep 1  # Let the agent register before timing.
+
+echo "agora-execute --instances=$N --command=true --resources=cpus:0.01;mem:32"
+for rep in $(seq 1 "$REPS"); do
+  start=$(date +%s.%N)
+  "$BIN/agora-execute" --master="127.0.0.1:$mport" --name="bench$rep" \
+    --command=true --instances="$N" --resources="cpus:0.01;mem:32" \
+    >"$root/execute$rep.log" 2>&1 || { echo "run $rep failed"; tail "$root/execute$rep.log"; exit 1; }
+  end=$(date +%s.%N)
+  awk -v r="$rep" -v s="$start" -v e="$end" 'BEGIN { printf "run %d: %.2f s\n", r, e - s }'
+done
