@@ -55,10 +55,13 @@ class Allocator {
   ~Allocator();
 
   // Frameworks. `roles` are the framework's roles (FrameworkInfo.roles, or
-  // the single deprecated role). `used` is what it already has on agents
-  // (on master failover or agent reregistration), keyed by agent; each
-  // Resource carries its allocation role. Adding a known framework is a
-  // no-op; removing an unknown one is a no-op.
+  // the single deprecated role); invalid role names (ValidateRole) are
+  // ignored with a warning. `used` is what it already has on agents (on
+  // master failover or agent reregistration), keyed by agent; each Resource
+  // carries its allocation role (one without is taken to be in the
+  // framework's first role). Used resources on an agent not yet added are
+  // ignored: the agent reports them when it is added. Adding a known
+  // framework is a no-op; removing an unknown one is a no-op.
   void AddFramework(const FrameworkId& id, const std::set<std::string>& roles,
                     const std::map<AgentId, Resources>& used, bool active,
                     const std::set<std::string>& suppressed_roles = {});
@@ -68,7 +71,9 @@ class Allocator {
   void DeactivateFramework(const FrameworkId& id);
 
   // Agents. `total` is everything the agent has; `used` what frameworks
-  // already hold on it (reregistration), keyed by framework.
+  // already hold on it (reregistration), keyed by framework. Use by a
+  // framework not added yet is kept off the offers but out of the shares
+  // until that framework is added with it. Adding a known agent is a no-op.
   void AddAgent(const AgentId& id, const Resources& total,
                 const std::map<FrameworkId, Resources>& used);
   void RemoveAgent(const AgentId& id);
@@ -78,9 +83,13 @@ class Allocator {
 
   // `resources` (each with its allocation role) of `agent` are no longer
   // used by `framework`: declined, left over from an ACCEPT, rescinded, or
-  // freed by a terminal task. With `refuse` set (> 0), installs a refuse
-  // filter for (framework, role, agent) over exactly these resources that
-  // lasts max(refuse, allocation_interval) from `now`. Does not trigger an
+  // freed by a terminal task. Only what the framework holds there is freed;
+  // unknown agents or frameworks make this a no-op. With `refuse` set
+  // (> 0), installs a refuse filter for (framework, role, agent) over
+  // exactly these resources that lasts min(max(refuse, allocation_interval),
+  // 365 days) from `now`; it is dropped by the first Allocate() at or after
+  // that time. Non-positive `refuse` installs nothing (the master maps a
+  // negative refuse_seconds to Mesos's 5 s default). Does not trigger an
   // allocation (Mesos's semantics).
   void RecoverResources(const FrameworkId& framework, const AgentId& agent,
                         const Resources& resources,
@@ -93,17 +102,25 @@ class Allocator {
   void ReviveOffers(const FrameworkId& framework,
                     const std::set<std::string>& roles);
 
+  // Role weights (UPDATE_WEIGHTS, `--weights`): a role's share is divided by
+  // its weight. Applies to the role's node in the role tree, now or when the
+  // role appears. Non-positive weights are ignored. Does not trigger an
+  // allocation (Mesos's semantics).
+  void UpdateWeights(const std::map<std::string, double>& weights);
+
   // Runs one allocation cycle over `agents` (all agents when nullopt) and
   // returns the grants, which are counted as allocated. Expired filters are
   // dropped first.
   std::vector<Allocation> Allocate(
-      absl::Time now, const std::optional<std::set<AgentId>>& agents = std::nullopt);
+      absl::Time now,
+      const std::optional<std::set<AgentId>>& agents = std::nullopt);
 
   // Observability (for /state, /roles, metrics and tests).
   // Dominant share of `role` among roles (0 when unknown).
   double RoleShare(const std::string& role) const;
   // Dominant share of `framework` within `role`.
-  double FrameworkShare(const std::string& role, const FrameworkId& framework) const;
+  double FrameworkShare(const std::string& role,
+                        const FrameworkId& framework) const;
   Resources TotalResources() const;
   Resources AllocatedResources() const;
   size_t ActiveFilterCount() const;
