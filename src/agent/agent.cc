@@ -1,0 +1,414 @@
+#include "agent/agent.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/flags_util.h"
+#include "common/ids.h"
+#include "common/resources_proto.h"
+#include "glog/logging.h"
+#include "grpcpp/grpcpp.h"
+
+namespace agora {
+namespace {
+
+using agora::internal::AgentMessage;
+using agora::internal::MasterMessage;
+
+// Mesos's agent_ping_timeout x max_agent_ping_timeouts default, used until
+// the master says otherwise.
+constexpr absl::Duration kDefaultPingTimeout = absl::Seconds(75);
+constexpr char kVersion[] = "0.1.0";
+
+ContainerManager::Options ContainerOptions(const AgentOptions& o) {
+  ContainerManager::Options c;
+  c.work_dir = o.work_dir;
+  c.executor_path = o.executor_path;
+  c.executor_environment = o.executor_environment;
+  c.executor_registration_timeout = o.executor_registration_timeout;
+  c.executor_shutdown_grace_period = o.executor_shutdown_grace_period;
+  return c;
+}
+
+std::string ChooseSocketPath(const std::string& work_dir) {
+  std::string path = work_dir + "/executor.sock";
+  // sun_path holds 108 bytes; stay well below.
+  if (path.size() < 100) return path;
+  return absl::StrCat("/tmp/agora-agent-", getpid(), "-",
+                      RandomUuid().substr(0, 8), ".sock");
+}
+
+std::string StatusLabel(const mesos::v1::TaskStatus& s) {
+  return absl::StrCat(mesos::v1::TaskState_Name(s.state()), " (",
+                      UuidBytesToString(s.uuid()), ") for task '",
+                      s.task_id().value(), "'");
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions options, std::unique_ptr<LeaderDetector> detector,
+             std::unique_ptr<Launcher> launcher)
+    : options_(std::move(options)),
+      loop_("agent"),
+      detector_(std::move(detector)),
+      launcher_(std::move(launcher)),
+      updates_(&loop_,
+               [this](const agora::internal::StatusUpdate& update) {
+                 ForwardStatusUpdate(update);
+               }),
+      containers_(
+          ContainerOptions(options_), &loop_, launcher_.get(), &metrics_,
+          ContainerManager::Callbacks{
+              [this](const mesos::v1::FrameworkID& f,
+                     const mesos::v1::TaskStatus& s) {
+                return OnStatusUpdate(f, s);
+              },
+              [this](const agora::internal::ExecutorExited& exited) {
+                AgentMessage m;
+                *m.mutable_executor_exited() = exited;
+                SendToMaster(std::move(m));
+              },
+              [this](const agora::internal::ExecutorToFramework& message) {
+                AgentMessage m;
+                *m.mutable_executor_to_framework() = message;
+                SendToMaster(std::move(m));
+              }}),
+      link_(&loop_, options_.registration_backoff_factor,
+            MasterLink::Handlers{
+                [this] { OnLinkConnected(); },
+                [this](const MasterMessage& m) { OnMasterMessage(m); },
+                [this](const std::string& r) { OnLinkDisconnected(r); }}),
+      executor_service_(&loop_, &containers_),
+      ping_timeout_(kDefaultPingTimeout) {}
+
+Agent::~Agent() { Stop(); }
+
+absl::Status Agent::Start() {
+  CHECK(!started_) << "Agent::Start called twice";
+  started_ = true;
+  start_time_ = absl::Now();
+  socket_path_ = ChooseSocketPath(options_.work_dir);
+  absl::Status st = StartGrpc();
+  if (st.ok()) st = StartHttp();
+  if (!st.ok()) return st;
+  std::string ip = options_.ip == "0.0.0.0" ? "127.0.0.1" : options_.ip;
+  containers_.set_endpoints(absl::StrCat(ip, ":", grpc_port_),
+                            "unix:" + socket_path_);
+  info_.set_hostname(options_.hostname);
+  info_.set_port(grpc_port_);
+  *info_.mutable_resources() = ToProto(options_.resources);
+  for (const auto& a : options_.attributes) *info_.add_attributes() = a;
+  containers_.set_agent_info(info_);
+  RegisterMetrics();
+  loop_.Start();
+  loop_running_ = true;
+  loop_.Post([this] {
+    detector_->Watch([this](std::optional<std::string> leader) {
+      loop_.Post([this, leader] { link_.SetMaster(leader); });
+    });
+  });
+  LOG(INFO) << "Agent started on " << options_.hostname << ": gRPC port "
+            << grpc_port_ << ", HTTP port " << http_port_
+            << ", executor socket " << socket_path_ << ", resources "
+            << options_.resources << ", work_dir " << options_.work_dir
+            << ", master " << detector_->Describe();
+  return absl::OkStatus();
+}
+
+absl::Status Agent::StartGrpc() {
+  unlink(socket_path_.c_str());  // A stale socket of an earlier run.
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(options_.ip, ":", options_.port),
+                           grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort("unix:" + socket_path_,
+                           grpc::InsecureServerCredentials());
+  builder.RegisterService(&executor_service_);
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || grpc_port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("failed to bind gRPC on ",
+                                               options_.ip, ":", options_.port,
+                                               " and unix:", socket_path_));
+  }
+  return absl::OkStatus();
+}
+
+void Agent::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  if (loop_.IsLoopThread()) {
+    LOG(ERROR) << "Agent::Stop called on the agent loop; ignored";
+    return;
+  }
+  if (loop_running_) {
+    // The loop runs: tell it to stop talking and kill the executors.
+    std::optional<int> killed = RunOnLoop<int>(&loop_, [this] {
+      link_.Shutdown();
+      updates_.Pause();
+      if (ping_timer_) loop_.Cancel(ping_timer_);
+      ping_timer_ = 0;
+      return containers_.KillAllExecutors();
+    });
+    LOG(INFO) << "Agent terminating; killed " << killed.value_or(0)
+              << " executor(s)";
+    absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (absl::Now() < deadline) {
+      std::optional<int> live = RunOnLoop<int>(
+          &loop_, [this] { return containers_.LiveExecutorCount(); });
+      if (!live || *live == 0) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    link_.WaitClosed(absl::Seconds(5));
+  }
+  if (grpc_server_ != nullptr) {
+    grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::seconds(2));
+  }
+  http_.Stop();
+  loop_.Stop();
+  if (!socket_path_.empty()) unlink(socket_path_.c_str());
+}
+
+void Agent::SendToMaster(AgentMessage message) {
+  if (!registered_ || !link_.Send(std::move(message))) {
+    VLOG(1) << "Not registered; dropping a message for the master";
+  }
+}
+
+void Agent::OnLinkConnected() {
+  AgentMessage m;
+  if (!info_.has_id()) {
+    auto* r = m.mutable_register_agent();
+    *r->mutable_agent_info() = info_;
+    r->set_version(kVersion);
+    for (auto type : {mesos::v1::AgentInfo::Capability::MULTI_ROLE,
+                      mesos::v1::AgentInfo::Capability::HIERARCHICAL_ROLE}) {
+      r->add_capabilities()->set_type(type);
+    }
+    LOG(INFO) << "Registering with the master at " << *link_.master();
+  } else {
+    *m.mutable_reregister_agent() = ReregistrationMessage();
+    LOG(INFO) << "Reregistering agent " << info_.id().value()
+              << " with the master at " << *link_.master() << " ("
+              << m.reregister_agent().tasks_size() << " tasks)";
+  }
+  link_.Send(std::move(m));
+  // Without an answer or a ping in time, try again.
+  ArmPingTimer();
+}
+
+agora::internal::ReregisterAgent Agent::ReregistrationMessage() const {
+  agora::internal::ReregisterAgent r;
+  *r.mutable_agent_info() = info_;
+  r.set_version(kVersion);
+  for (auto type : {mesos::v1::AgentInfo::Capability::MULTI_ROLE,
+                    mesos::v1::AgentInfo::Capability::HIERARCHICAL_ROLE}) {
+    r.add_capabilities()->set_type(type);
+  }
+  for (const auto& [fid, framework] : containers_.frameworks()) {
+    *r.add_frameworks() = framework.info;
+    for (const auto& [eid, executor] : framework.executors) {
+      // The master does not keep the agent-made command executors.
+      if (!executor.command_executor) *r.add_executor_infos() = executor.info;
+      for (const auto& [tid, task] : executor.tasks) {
+        mesos::v1::Task* t = r.add_tasks();
+        *t = task;
+        *t->mutable_agent_id() = info_.id();
+        const mesos::v1::TaskStatus* head =
+            updates_.Head(framework.info.id(), task.task_id());
+        if (head != nullptr) {
+          t->set_status_update_state(head->state());
+          t->set_status_update_uuid(head->uuid());
+        }
+      }
+    }
+  }
+  return r;
+}
+
+void Agent::OnLinkDisconnected(const std::string& reason) {
+  if (registered_) {
+    LOG(INFO) << "Disconnected from the master: " << reason;
+  } else {
+    LOG(INFO) << "No connection to the master: " << reason;
+  }
+  registered_ = false;
+  updates_.Pause();
+  if (ping_timer_) loop_.Cancel(ping_timer_);
+  ping_timer_ = 0;
+}
+
+void Agent::OnMasterMessage(const MasterMessage& message) {
+  DCHECK(loop_.IsLoopThread());
+  using M = MasterMessage;
+  if (message.message_case() != M::kAgentRegistered &&
+      message.message_case() != M::kPing && !registered_) {
+    LOG(WARNING) << "Ignoring a message from the master before registration";
+    return;
+  }
+  switch (message.message_case()) {
+    case M::kAgentRegistered:
+      return OnRegistered(message.agent_registered());
+    case M::kPing:
+      return OnPing(message.ping());
+    case M::kRunTask:
+      return OnRunTask(message.run_task());
+    case M::kKillTask: {
+      const auto& kill = message.kill_task();
+      std::optional<mesos::v1::KillPolicy> policy;
+      if (kill.has_kill_policy()) policy = kill.kill_policy();
+      return containers_.KillTask(kill.framework_id(), kill.task_id(), policy);
+    }
+    case M::kAcknowledgement:
+      return OnAcknowledgement(message.acknowledgement());
+    case M::kFrameworkToExecutor:
+      return containers_.FrameworkMessage(message.framework_to_executor());
+    case M::kShutdownFramework:
+      updates_.RemoveFramework(message.shutdown_framework().framework_id());
+      return containers_.ShutdownFramework(
+          message.shutdown_framework().framework_id());
+    case M::kShutdownExecutor:
+      return containers_.ShutdownExecutor(
+          message.shutdown_executor().framework_id(),
+          message.shutdown_executor().executor_id());
+    case M::kShutdownAgent:
+      LOG(INFO) << "Asked to shut down by the master: "
+                << message.shutdown_agent().message();
+      if (on_shutdown_requested_) {
+        on_shutdown_requested_(message.shutdown_agent().message());
+      }
+      return;
+    default:
+      LOG(WARNING) << "Ignoring an unknown message from the master";
+  }
+}
+
+void Agent::OnRegistered(const agora::internal::AgentRegistered& registered) {
+  bool first = !info_.has_id();
+  if (!first && info_.id().value() != registered.agent_id().value()) {
+    LOG(ERROR) << "The master answered reregistration of agent "
+               << info_.id().value() << " with agent ID "
+               << registered.agent_id().value() << "; adopting it";
+  }
+  *info_.mutable_id() = registered.agent_id();
+  containers_.set_agent_info(info_);
+  master_info_ = registered.master_info();
+  registered_ = true;
+  ping_timeout_ = registered.ping_timeout_seconds() > 0
+                      ? absl::Seconds(registered.ping_timeout_seconds())
+                      : kDefaultPingTimeout;
+  ArmPingTimer();
+  link_.ResetBackoff();
+  if (first) CreateAgentDirectories();
+  LOG(INFO) << (first ? "Registered" : "Reregistered") << " with master "
+            << registered.master_info().id() << " at " << *link_.master()
+            << "; agent ID " << info_.id().value() << ", ping timeout "
+            << ping_timeout_;
+  updates_.Resume();
+}
+
+void Agent::CreateAgentDirectories() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path slaves = fs::path(options_.work_dir) / "slaves";
+  fs::create_directories(slaves / info_.id().value(), ec);
+  fs::remove(slaves / "latest", ec);
+  fs::create_directory_symlink(info_.id().value(), slaves / "latest", ec);
+  if (ec)
+    LOG(WARNING) << "Failed to link " << slaves / "latest"
+                 << ": " << ec;
+}
+
+void Agent::OnPing(const agora::internal::Ping& ping) {
+  VLOG(2) << "Ping " << ping.sequence() << " from the master";
+  AgentMessage m;
+  m.mutable_pong()->set_sequence(ping.sequence());
+  link_.Send(std::move(m));
+  ArmPingTimer();
+}
+
+void Agent::ArmPingTimer() {
+  if (ping_timer_) loop_.Cancel(ping_timer_);
+  ping_timer_ = loop_.PostAfter(ping_timeout_, [this] { OnPingTimeout(); });
+}
+
+void Agent::OnPingTimeout() {
+  ping_timer_ = 0;
+  LOG(INFO) << "No ping from the master within " << ping_timeout_
+            << "; re-detecting the master";
+  registered_ = false;
+  updates_.Pause();
+  link_.Reconnect("master ping timeout");
+}
+
+void Agent::OnRunTask(const agora::internal::RunTask& run) {
+  const mesos::v1::TaskInfo& task = run.task();
+  if (!run.framework().has_id()) {
+    LOG(WARNING) << "Ignoring task '" << task.task_id().value()
+                 << "': the framework has no id";
+    return;
+  }
+  if (task.agent_id().value() != info_.id().value()) {
+    LOG(WARNING) << "Ignoring task '" << task.task_id().value()
+                 << "' meant for agent " << task.agent_id().value();
+    return;
+  }
+  LOG(INFO) << "Got assigned task '" << task.task_id().value()
+            << "' for framework " << run.framework().id().value();
+  containers_.RunTask(run.framework(), task);
+}
+
+absl::StatusOr<bool> Agent::OnStatusUpdate(
+    const mesos::v1::FrameworkID& framework,
+    const mesos::v1::TaskStatus& status) {
+  LOG(INFO) << "Handling status update " << StatusLabel(status)
+            << " of framework " << framework.value() << " from "
+            << mesos::v1::TaskStatus::Source_Name(status.source());
+  absl::StatusOr<StatusUpdateManager::UpdateResult> result =
+      updates_.Update(framework, status);
+  if (!result.ok()) return result.status();
+  if (*result == StatusUpdateManager::UpdateResult::kDuplicate) {
+    LOG(INFO) << "Status update " << StatusLabel(status)
+              << " is a duplicate; ignored";
+    return false;
+  }
+  if (IsTerminalTaskState(status.state())) {
+    std::string state = mesos::v1::TaskState_Name(status.state()).substr(5);
+    for (char& c : state) c = static_cast<char>(tolower(c));
+    metrics_.Increment("slave/tasks_" + state);
+  }
+  return true;
+}
+
+void Agent::ForwardStatusUpdate(const agora::internal::StatusUpdate& update) {
+  LOG(INFO) << "Forwarding status update " << StatusLabel(update.status())
+            << " of framework " << update.framework_id().value()
+            << " to the master (latest state "
+            << mesos::v1::TaskState_Name(update.latest_state()) << ")";
+  AgentMessage m;
+  *m.mutable_status_update() = update;
+  link_.Send(std::move(m));
+}
+
+void Agent::OnAcknowledgement(
+    const agora::internal::StatusUpdateAcknowledgement& ack) {
+  auto result =
+      updates_.Acknowledge(ack.framework_id(), ack.task_id(), ack.uuid());
+  if (!result.ok()) {
+    LOG(WARNING) << "Ignoring status update acknowledgement: "
+                 << result.status();
+    return;
+  }
+  LOG(INFO) << "Status update " << UuidBytesToString(ack.uuid())
+            << " for task '" << ack.task_id().value() << "' of framework "
+            << ack.framework_id().value() << " acknowledged";
+  if (*result == StatusUpdateManager::AckResult::kStreamDone) {
+    containers_.OnTaskStreamDone(ack.framework_id(), ack.task_id());
+  }
+}
+
+}  // namespace agora

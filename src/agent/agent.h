@@ -1,0 +1,127 @@
+// Agent: the agora-agent daemon as a library. It registers with the leading
+// master over the agent link (master_link.h), answers pings, runs and
+// kills tasks through the ContainerManager, serves the executor API on a
+// Unix socket and its gRPC port, forwards status updates reliably through
+// the StatusUpdateManager, and serves /health, /state, /flags and
+// /metrics/snapshot over HTTP.
+//
+// Lifecycle: Start() once, Stop() once (both from a thread other than the
+// agent's loop). Stop() kills every executor's process tree: agent
+// recovery (executors surviving an agent restart) is a later issue.
+//
+// Thread rule: one EventLoop, owned here, holds all state; gRPC, HTTP,
+// detector and reaper callbacks only post to it.
+#ifndef AGORA_AGENT_AGENT_H_
+#define AGORA_AGENT_AGENT_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "agent/agent_options.h"
+#include "agent/container_manager.h"
+#include "agent/executor_service.h"
+#include "agent/master_link.h"
+#include "agent/status_update_manager.h"
+#include "common/event_loop.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
+#include "isolation/launcher.h"
+#include "zookeeper/leader_detector.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace agora {
+
+class Agent {
+ public:
+  Agent(AgentOptions options, std::unique_ptr<LeaderDetector> detector,
+        std::unique_ptr<Launcher> launcher);
+  ~Agent();  // Stop()s if needed.
+
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Called on the loop when the master sends ShutdownAgent, with its
+  // message. Set before Start(); main() then calls Stop().
+  void set_on_shutdown_requested(std::function<void(const std::string&)> fn) {
+    on_shutdown_requested_ = std::move(fn);
+  }
+
+  // Binds the gRPC server (TCP --port and the executor Unix socket) and the
+  // HTTP server, starts the loop and begins detecting the master.
+  // Unavailable when a server cannot bind.
+  absl::Status Start();
+  // Stops talking to the master, kills every executor (waiting up to 5 s
+  // for them to be reaped), stops the servers and the loop, and removes the
+  // socket. Idempotent.
+  void Stop();
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_port_; }
+  // The executor API's Unix socket path.
+  const std::string& executor_socket() const { return socket_path_; }
+
+ private:
+  // Loop thread.
+  void OnLinkConnected();
+  void OnLinkDisconnected(const std::string& reason);
+  void OnMasterMessage(const agora::internal::MasterMessage& message);
+  void OnRegistered(const agora::internal::AgentRegistered& registered);
+  void OnPing(const agora::internal::Ping& ping);
+  void OnAcknowledgement(
+      const agora::internal::StatusUpdateAcknowledgement& ack);
+  void OnRunTask(const agora::internal::RunTask& run);
+  void ArmPingTimer();
+  void OnPingTimeout();
+  absl::StatusOr<bool> OnStatusUpdate(const mesos::v1::FrameworkID& framework,
+                                      const mesos::v1::TaskStatus& status);
+  void ForwardStatusUpdate(const agora::internal::StatusUpdate& update);
+  void SendToMaster(agora::internal::AgentMessage message);
+  agora::internal::ReregisterAgent ReregistrationMessage() const;
+  void CreateAgentDirectories();
+
+  absl::Status StartGrpc();
+  absl::Status StartHttp();
+  void RegisterMetrics();
+  void RegisterStateGauges();
+  void RegisterResourceGauges();
+  std::string StateJson() const;
+  std::string MetricsJson() const;
+
+  const AgentOptions options_;
+  EventLoop loop_;
+  std::unique_ptr<LeaderDetector> detector_;
+  std::unique_ptr<Launcher> launcher_;
+  MetricsRegistry metrics_;
+  StatusUpdateManager updates_;
+  ContainerManager containers_;
+  MasterLink link_;
+  ExecutorService executor_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  HttpServer http_;
+  std::function<void(const std::string&)> on_shutdown_requested_;
+
+  int grpc_port_ = 0;
+  int http_port_ = 0;
+  std::string socket_path_;
+  bool started_ = false;
+  bool loop_running_ = false;
+  bool stopped_ = false;
+
+  // Loop state.
+  mesos::v1::AgentInfo info_;  // Has an id once registered.
+  std::optional<mesos::v1::MasterInfo> master_info_;
+  bool registered_ = false;
+  absl::Duration ping_timeout_;
+  EventLoop::TimerId ping_timer_ = 0;
+  absl::Time start_time_;
+};
+
+}  // namespace agora
+
+#endif  // AGORA_AGENT_AGENT_H_

@@ -1,0 +1,264 @@
+// Agent, HTTP side: /health, /state (Mesos's agent /state shape), /flags
+// and /metrics/snapshot (Mesos's slave/* names). Handlers read state on the
+// loop through RunOnLoop and answer 503 when it does not respond.
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/agent.h"
+#include "agent/agent_resources.h"
+#include "common/resources_proto.h"
+#include "nlohmann/json.hpp"
+
+namespace agora {
+namespace {
+
+using json = nlohmann::json;
+using State = ExecutorRecord::State;
+
+json ResourcesJson(const ProtoResources& proto) {
+  json j = {{"cpus", 0.0}, {"gpus", 0.0}, {"mem", 0.0}, {"disk", 0.0}};
+  absl::StatusOr<Resources> resources = FromProto(proto);
+  if (!resources.ok()) return j;
+  for (const std::string& name : resources->ScalarNames()) {
+    j[name] = resources->GetScalar(name).ToDouble();
+  }
+  std::map<std::string, Ranges> ranges;
+  for (const Resource& r : resources->items()) {
+    if (r.kind == Resource::Kind::kRanges) ranges[r.name].Add(r.ranges);
+    if (r.kind == Resource::Kind::kSet) {
+      j[r.name] = absl::StrCat("{", absl::StrJoin(r.set, ","), "}");
+    }
+  }
+  for (const auto& [name, value] : ranges) j[name] = value.ToString();
+  return j;
+}
+
+json StatusesJson(const mesos::v1::Task& task) {
+  json statuses = json::array();
+  for (const auto& s : task.statuses()) {
+    statuses.push_back({{"state", mesos::v1::TaskState_Name(s.state())},
+                        {"timestamp", s.timestamp()}});
+  }
+  return statuses;
+}
+
+json TaskJson(const mesos::v1::Task& t) {
+  return {{"id", t.task_id().value()},
+          {"name", t.name()},
+          {"framework_id", t.framework_id().value()},
+          {"executor_id", t.executor_id().value()},
+          {"slave_id", t.agent_id().value()},
+          {"state", mesos::v1::TaskState_Name(t.state())},
+          {"resources", ResourcesJson(t.resources())},
+          {"statuses", StatusesJson(t)}};
+}
+
+json ExecutorJson(const ExecutorRecord& e) {
+  json tasks = json::array(), queued = json::array(), completed = json::array();
+  ProtoResources used = e.info.resources();
+  for (const auto& [id, task] : e.tasks) {
+    if (e.queued.count(id)) {
+      queued.push_back(TaskJson(task));
+    } else if (IsTerminalTaskState(task.state())) {
+      completed.push_back(TaskJson(task));
+    } else {
+      tasks.push_back(TaskJson(task));
+      used.MergeFrom(task.resources());
+    }
+  }
+  for (const auto& task : e.completed_tasks)
+    completed.push_back(TaskJson(task));
+  return {{"id", e.info.executor_id().value()},
+          {"name", e.info.name()},
+          {"source", e.command_executor ? e.info.executor_id().value() : ""},
+          {"framework_id", e.info.framework_id().value()},
+          {"container", e.container_id},
+          {"directory", e.directory},
+          {"resources", ResourcesJson(used)},
+          {"tasks", tasks},
+          {"queued_tasks", queued},
+          {"completed_tasks", completed}};
+}
+
+json FrameworkJson(const FrameworkRecord& f) {
+  json executors = json::array(), completed = json::array();
+  for (const auto& [id, e] : f.executors) executors.push_back(ExecutorJson(e));
+  for (const auto& e : f.completed_executors)
+    completed.push_back(ExecutorJson(e));
+  json roles = json::array();
+  for (const auto& r : f.info.roles()) roles.push_back(r);
+  return {{"id", f.info.id().value()},
+          {"name", f.info.name()},
+          {"user", f.info.user()},
+          {"hostname", f.info.hostname()},
+          {"failover_timeout", f.info.failover_timeout()},
+          {"checkpoint", f.info.checkpoint()},
+          {"role", f.info.role()},
+          {"roles", roles},
+          {"executors", executors},
+          {"completed_executors", completed}};
+}
+
+json AttributesJson(const mesos::v1::AgentInfo& info) {
+  json j = json::object();
+  for (const auto& a : info.attributes()) {
+    if (a.type() == mesos::v1::Value::SCALAR) {
+      j[a.name()] = a.scalar().value();
+    } else {
+      j[a.name()] = AttributeValueString(a);
+    }
+  }
+  return j;
+}
+
+HttpResponse JsonOr503(std::optional<std::string> body) {
+  if (!body) return {503, "text/plain", "agent loop did not respond"};
+  return {200, "application/json", std::move(*body)};
+}
+
+}  // namespace
+
+absl::Status Agent::StartHttp() {
+  http_.Get("/health", [](const httplib::Request&) {
+    return HttpResponse{200, "text/plain", ""};
+  });
+  auto state = [this](const httplib::Request&) {
+    return JsonOr503(
+        RunOnLoop<std::string>(&loop_, [this] { return StateJson(); }));
+  };
+  http_.Get("/state", state);
+  http_.Get("/state.json", state);
+  http_.Get("/metrics/snapshot", [this](const httplib::Request&) {
+    return JsonOr503(
+        RunOnLoop<std::string>(&loop_, [this] { return MetricsJson(); }));
+  });
+  http_.Get("/flags", [this](const httplib::Request&) {
+    json flags = json::object();
+    for (const auto& [name, value] : options_.flags) flags[name] = value;
+    return HttpResponse{200, "application/json", json{{"flags", flags}}.dump()};
+  });
+  absl::StatusOr<int> port = http_.Start(options_.ip, options_.http_port);
+  if (!port.ok()) return port.status();
+  http_port_ = *port;
+  return absl::OkStatus();
+}
+
+std::string Agent::StateJson() const {
+  json frameworks = json::array(), completed = json::array();
+  for (const auto& [id, f] : containers_.frameworks()) {
+    frameworks.push_back(FrameworkJson(f));
+  }
+  for (const auto& f : containers_.completed_frameworks()) {
+    completed.push_back(FrameworkJson(f));
+  }
+  json flags = json::object();
+  for (const auto& [name, value] : options_.flags) flags[name] = value;
+  json j = {
+      {"version", "0.1.0"},
+      {"start_time", absl::ToDoubleSeconds(start_time_ - absl::UnixEpoch())},
+      {"id", info_.id().value()},
+      {"pid", absl::StrCat("slave(1)@", options_.ip, ":", grpc_port_)},
+      {"hostname", info_.hostname()},
+      {"port", grpc_port_},
+      {"resources", ResourcesJson(info_.resources())},
+      {"attributes", AttributesJson(info_)},
+      {"master_hostname", master_info_ ? master_info_->hostname() : ""},
+      {"registered", registered_},
+      {"flags", flags},
+      {"frameworks", frameworks},
+      {"completed_frameworks", completed}};
+  return j.dump();
+}
+
+void Agent::RegisterMetrics() {
+  for (const char* name :
+       {"slave/tasks_finished", "slave/tasks_failed", "slave/tasks_killed",
+        "slave/tasks_lost", "slave/tasks_error", "slave/tasks_dropped",
+        "slave/tasks_gone", "slave/tasks_gone_by_operator",
+        "slave/executors_terminated", "slave/valid_status_updates",
+        "slave/invalid_status_updates", "slave/valid_framework_messages",
+        "slave/invalid_framework_messages", "slave/container_launch_errors",
+        "slave/recovery_errors"}) {
+    metrics_.Increment(name, 0);
+  }
+  metrics_.AddGauge("slave/registered",
+                    [this] { return registered_ ? 1.0 : 0.0; });
+  metrics_.AddGauge("slave/uptime_secs", [this] {
+    return absl::ToDoubleSeconds(absl::Now() - start_time_);
+  });
+  metrics_.AddGauge("slave/frameworks_active", [this] {
+    return static_cast<double>(containers_.frameworks().size());
+  });
+  RegisterStateGauges();
+  RegisterResourceGauges();
+}
+
+void Agent::RegisterStateGauges() {
+  auto count_tasks = [this](mesos::v1::TaskState state) {
+    double n = 0;
+    for (const auto& [fid, f] : containers_.frameworks()) {
+      for (const auto& [eid, e] : f.executors) {
+        for (const auto& [tid, t] : e.tasks) n += t.state() == state ? 1 : 0;
+      }
+    }
+    return n;
+  };
+  for (auto state : {mesos::v1::TASK_STAGING, mesos::v1::TASK_STARTING,
+                     mesos::v1::TASK_RUNNING, mesos::v1::TASK_KILLING}) {
+    std::string name = mesos::v1::TaskState_Name(state).substr(5);
+    for (char& c : name) c = static_cast<char>(tolower(c));
+    metrics_.AddGauge("slave/tasks_" + name,
+                      [count_tasks, state] { return count_tasks(state); });
+  }
+  auto count_executors = [this](State state) {
+    double n = 0;
+    for (const auto& [fid, f] : containers_.frameworks()) {
+      for (const auto& [eid, e] : f.executors) n += e.state == state ? 1 : 0;
+    }
+    return n;
+  };
+  metrics_.AddGauge("slave/executors_registering",
+                    [=] { return count_executors(State::kRegistering); });
+  metrics_.AddGauge("slave/executors_running",
+                    [=] { return count_executors(State::kRunning); });
+  metrics_.AddGauge("slave/executors_terminating",
+                    [=] { return count_executors(State::kTerminating); });
+}
+
+void Agent::RegisterResourceGauges() {
+  // Live executors' own resources (the command executor's overhead
+  // included) plus those of their unfinished tasks.
+  auto used = [this](const std::string& name) {
+    ProtoResources all;
+    for (const auto& [fid, f] : containers_.frameworks()) {
+      for (const auto& [eid, e] : f.executors) {
+        if (e.state == State::kTerminated) continue;
+        all.MergeFrom(e.info.resources());
+        for (const auto& [tid, t] : e.tasks) {
+          if (!IsTerminalTaskState(t.state())) all.MergeFrom(t.resources());
+        }
+      }
+    }
+    absl::StatusOr<Resources> r = FromProto(all);
+    return r.ok() ? r->GetScalar(name).ToDouble() : 0.0;
+  };
+  for (std::string name : {"cpus", "gpus", "mem", "disk"}) {
+    double total = options_.resources.GetScalar(name).ToDouble();
+    metrics_.AddGauge("slave/" + name + "_total", [total] { return total; });
+    metrics_.AddGauge("slave/" + name + "_used",
+                      [used, name] { return used(name); });
+    metrics_.AddGauge("slave/" + name + "_percent", [used, name, total] {
+      return total > 0 ? used(name) / total : 0.0;
+    });
+  }
+}
+
+std::string Agent::MetricsJson() const {
+  json j = json::object();
+  for (const auto& [name, value] : metrics_.Snapshot()) j[name] = value;
+  return j.dump();
+}
+
+}  // namespace agora

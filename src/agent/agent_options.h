@@ -1,0 +1,38 @@
+// AgentOptions: everything an agent is configured with, validated by
+// main.cc from its flags (or built directly by tests).
+#ifndef AGORA_AGENT_AGENT_OPTIONS_H_
+#define AGORA_AGENT_AGENT_OPTIONS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/resources.h"
+#include "mesos/v1/mesos.pb.h"
+
+namespace agora {
+
+struct AgentOptions {
+  std::string master;          // "host:port" of the master (--master).
+  std::string ip = "0.0.0.0";  // Address the gRPC and HTTP servers bind.
+  int port = 5051;             // gRPC; 0 picks a free port.
+  int http_port = 5081;        // HTTP; 0 picks a free port.
+  std::string work_dir;        // Absolute; sandboxes live below it.
+  Resources resources;         // Complete (auto-detection already applied).
+  std::vector<mesos::v1::Attribute> attributes;
+  std::string hostname;       // Reported to the master.
+  std::string executor_path;  // The command executor binary (absolute).
+  absl::Duration registration_backoff_factor = absl::Seconds(1);
+  // Mesos defaults; not flags yet.
+  absl::Duration executor_registration_timeout = absl::Minutes(1);
+  absl::Duration executor_shutdown_grace_period = absl::Seconds(5);
+  // Environment passed on to executors (the agent's, minus AGORA_*).
+  std::map<std::string, std::string> executor_environment;
+  // Flag name -> value, for /flags.
+  std::map<std::string, std::string> flags;
+};
+
+}  // namespace agora
+
+#endif  // AGORA_AGENT_AGENT_OPTIONS_H_

@@ -1,0 +1,452 @@
+#include "agent/container_manager.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/status_update_manager.h"
+#include "common/flags_util.h"
+#include "common/ids.h"
+#include "common/status_macros.h"
+#include "glog/logging.h"
+
+namespace agora {
+
+using mesos::v1::executor::Call;
+using mesos::v1::executor::Event;
+
+mesos::v1::TaskState LostOrDropped(const mesos::v1::FrameworkInfo& framework) {
+  for (const auto& c : framework.capabilities()) {
+    if (c.type() == mesos::v1::FrameworkInfo::Capability::PARTITION_AWARE) {
+      return mesos::v1::TASK_DROPPED;
+    }
+  }
+  return mesos::v1::TASK_LOST;
+}
+
+std::string DescribeWaitStatus(int wait_status) {
+  if (wait_status == -1) return "terminated with unknown status";
+  if (WIFEXITED(wait_status)) {
+    return absl::StrCat("exited with status ", WEXITSTATUS(wait_status));
+  }
+  if (WIFSIGNALED(wait_status)) {
+    const char* abbrev = sigabbrev_np(WTERMSIG(wait_status));
+    return absl::StrCat("terminated with signal ",
+                        abbrev ? absl::StrCat("SIG", abbrev)
+                               : absl::StrCat(WTERMSIG(wait_status)));
+  }
+  return absl::StrCat("wait status ", wait_status);
+}
+
+ContainerManager::ContainerManager(Options options, EventLoop* loop,
+                                   Launcher* launcher, MetricsRegistry* metrics,
+                                   Callbacks callbacks)
+    : options_(std::move(options)),
+      loop_(loop),
+      launcher_(launcher),
+      metrics_(metrics),
+      callbacks_(std::move(callbacks)) {}
+
+ContainerManager::~ContainerManager() {
+  for (auto& [fid, framework] : frameworks_) {
+    for (auto& [eid, executor] : framework.executors) {
+      if (executor.registration_timer)
+        loop_->Cancel(executor.registration_timer);
+      if (executor.shutdown_timer) loop_->Cancel(executor.shutdown_timer);
+    }
+  }
+}
+
+ExecutorRecord* ContainerManager::FindExecutor(const std::string& framework,
+                                               const std::string& executor) {
+  auto f = frameworks_.find(framework);
+  if (f == frameworks_.end()) return nullptr;
+  auto e = f->second.executors.find(executor);
+  return e == f->second.executors.end() ? nullptr : &e->second;
+}
+
+ExecutorRecord* ContainerManager::FindExecutorOfTask(FrameworkRecord& framework,
+                                                     const std::string& task) {
+  for (auto& [id, executor] : framework.executors) {
+    if (executor.tasks.count(task)) return &executor;
+  }
+  return nullptr;
+}
+
+void ContainerManager::RunTask(const mesos::v1::FrameworkInfo& framework_info,
+                               const mesos::v1::TaskInfo& task) {
+  DCHECK(loop_->IsLoopThread());
+  const std::string& fid = framework_info.id().value();
+  if (terminating_) {
+    LOG(WARNING) << "Ignoring task '" << task.task_id().value()
+                 << "': the agent is shutting down";
+    return;
+  }
+  FrameworkRecord& framework = frameworks_[fid];
+  framework.info = framework_info;
+  if (framework.terminating) {
+    LOG(WARNING) << "Ignoring task '" << task.task_id().value()
+                 << "' of framework " << fid
+                 << ": the framework is shutting down";
+    return;
+  }
+  if (FindExecutorOfTask(framework, task.task_id().value()) != nullptr) {
+    // Its stream must not be disturbed by a second launch of the same id.
+    LOG(WARNING) << "Ignoring task '" << task.task_id().value()
+                 << "' of framework " << fid << ": a task with that id exists";
+    return;
+  }
+  bool command = !task.has_executor();
+  mesos::v1::ExecutorInfo info =
+      command
+          ? CommandExecutorInfo(framework_info, task, options_.executor_path)
+          : task.executor();
+  *info.mutable_framework_id() = framework_info.id();
+  ExecutorRecord* executor = FindExecutor(fid, info.executor_id().value());
+  if (executor == nullptr) {
+    LaunchExecutor(framework, std::move(info), command, task);
+    return;
+  }
+  AddTask(*executor, task);
+  if (executor->state == ExecutorRecord::State::kTerminating ||
+      executor->state == ExecutorRecord::State::kTerminated) {
+    executor->queued.erase(task.task_id().value());
+    SendAgentUpdate(framework_info.id(), info.executor_id(), task.task_id(),
+                    LostOrDropped(framework_info),
+                    mesos::v1::TaskStatus::REASON_EXECUTOR_TERMINATED,
+                    "Executor terminating");
+    return;
+  }
+  if (executor->state == ExecutorRecord::State::kRunning) {
+    DeliverQueuedTasks(*executor);
+  }
+}
+
+void ContainerManager::AddTask(ExecutorRecord& executor,
+                               const mesos::v1::TaskInfo& info) {
+  mesos::v1::Task task;
+  task.set_name(info.name());
+  *task.mutable_task_id() = info.task_id();
+  *task.mutable_framework_id() = executor.info.framework_id();
+  *task.mutable_executor_id() = executor.info.executor_id();
+  *task.mutable_agent_id() = agent_info_.id();
+  task.set_state(mesos::v1::TASK_STAGING);
+  *task.mutable_resources() = info.resources();
+  if (info.has_labels()) *task.mutable_labels() = info.labels();
+  if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
+  *task.mutable_limits() = info.limits();
+  executor.tasks[info.task_id().value()] = task;
+  executor.queued[info.task_id().value()] = info;
+}
+
+void ContainerManager::LaunchExecutor(FrameworkRecord& framework,
+                                      mesos::v1::ExecutorInfo info,
+                                      bool command_executor,
+                                      const mesos::v1::TaskInfo& task) {
+  const std::string fid = framework.info.id().value();
+  const std::string eid = info.executor_id().value();
+  ExecutorRecord& executor = framework.executors[eid];
+  executor.info = std::move(info);
+  executor.command_executor = command_executor;
+  executor.container_id = RandomUuid();
+  executor.directory = SandboxPath(options_.work_dir, agent_info_.id().value(),
+                                   fid, eid, executor.container_id);
+  AddTask(executor, task);
+  absl::StatusOr<pid_t> pid = StartContainer(framework, executor);
+  if (!pid.ok()) {
+    OnLaunchFailed(framework, executor, pid.status());
+    return;
+  }
+  const std::string cid = executor.container_id;
+  executor.pid = *pid;
+  executor.state = ExecutorRecord::State::kRegistering;
+  executor.registration_timer = loop_->PostAfter(
+      options_.executor_registration_timeout,
+      [this, fid, eid, cid] { OnRegistrationTimeout(fid, eid, cid); });
+  LOG(INFO) << "Launched executor '" << eid << "' of framework " << fid
+            << " in container " << cid << " (pid " << *pid << ") for task '"
+            << task.task_id().value() << "'; sandbox " << executor.directory;
+}
+
+absl::StatusOr<pid_t> ContainerManager::StartContainer(
+    const FrameworkRecord& framework, const ExecutorRecord& executor) {
+  AGORA_RETURN_IF_ERROR(CreateSandbox(executor.directory));
+  ExecutorEnvironmentInputs inputs;
+  inputs.base = options_.executor_environment;
+  inputs.executor_endpoint = options_.executor_endpoint;
+  inputs.agent_endpoint = options_.agent_endpoint;
+  inputs.sandbox = executor.directory;
+  inputs.checkpoint = framework.info.checkpoint();
+  inputs.shutdown_grace_period = options_.executor_shutdown_grace_period;
+  std::string fid = framework.info.id().value();
+  std::string eid = executor.info.executor_id().value();
+  std::string cid = executor.container_id;
+  return launcher_->Launch(
+      ExecutorLaunchSpec(executor.info, inputs),
+      [loop = loop_, this, fid, eid, cid](pid_t, int wait_status) {
+        loop->Post([this, fid, eid, cid, wait_status] {
+          OnExecutorExited(fid, eid, cid, wait_status);
+        });
+      });
+}
+
+void ContainerManager::OnLaunchFailed(FrameworkRecord& framework,
+                                      ExecutorRecord& executor,
+                                      const absl::Status& error) {
+  LOG(WARNING) << "Failed to launch container " << executor.container_id
+               << " for executor '" << executor.info.executor_id().value()
+               << "' of framework " << framework.info.id().value() << ": "
+               << error;
+  metrics_->Increment("slave/container_launch_errors");
+  executor.state = ExecutorRecord::State::kTerminated;
+  executor.termination_reason =
+      mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
+  executor.termination_message =
+      absl::StrCat("Failed to launch container: ", error.message());
+  FailUnfinishedTasks(framework, executor);
+  if (!executor.command_executor) {
+    // Mesos reports a custom executor that never ran as exited too.
+    agora::internal::ExecutorExited exited;
+    *exited.mutable_framework_id() = framework.info.id();
+    *exited.mutable_executor_id() = executor.info.executor_id();
+    exited.set_status(-1);
+    callbacks_.executor_exited(exited);
+  }
+  MaybeRemoveExecutor(framework.info.id().value(),
+                      executor.info.executor_id().value());
+}
+
+void ContainerManager::SendSubscribed(const FrameworkRecord& framework,
+                                      ExecutorRecord& executor) {
+  Event subscribed;
+  subscribed.set_type(Event::SUBSCRIBED);
+  auto* s = subscribed.mutable_subscribed();
+  *s->mutable_executor_info() = executor.info;
+  *s->mutable_framework_info() = framework.info;
+  *s->mutable_agent_info() = agent_info_;
+  s->mutable_container_id()->set_value(executor.container_id);
+  SendEvent(executor, subscribed);
+}
+
+bool ContainerManager::SendEvent(ExecutorRecord& executor, const Event& event) {
+  return executor.stream != nullptr && executor.stream->Send(event);
+}
+
+void ContainerManager::DeliverQueuedTasks(ExecutorRecord& executor) {
+  std::map<std::string, mesos::v1::TaskInfo> queued =
+      std::move(executor.queued);
+  executor.queued.clear();
+  for (auto& [id, info] : queued) {
+    Event event;
+    event.set_type(Event::LAUNCH);
+    *event.mutable_launch()->mutable_task() = info;
+    if (!SendEvent(executor, event)) {
+      executor.queued[id] = info;  // Delivered on the next SUBSCRIBE.
+      continue;
+    }
+    executor.ever_sent_task = true;
+    LOG(INFO) << "Sent task '" << id << "' to executor '"
+              << executor.info.executor_id().value() << "' of framework "
+              << executor.info.framework_id().value();
+  }
+}
+
+void ContainerManager::OnExecutorSubscribe(
+    const Call& call, std::shared_ptr<ExecutorEventStream> stream) {
+  DCHECK(loop_->IsLoopThread());
+  const std::string& fid = call.framework_id().value();
+  const std::string& eid = call.executor_id().value();
+  ExecutorRecord* executor = FindExecutor(fid, eid);
+  if (executor == nullptr) {
+    LOG(WARNING) << "Rejecting SUBSCRIBE of unknown executor '" << eid
+                 << "' of framework " << fid;
+    stream->Close(grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("executor '", eid, "' of framework ", fid, " not found")));
+    return;
+  }
+  if (executor->state == ExecutorRecord::State::kTerminating ||
+      executor->state == ExecutorRecord::State::kTerminated) {
+    Event shutdown;
+    shutdown.set_type(Event::SHUTDOWN);
+    stream->Send(shutdown);
+    stream->Close(grpc::Status::OK);
+    return;
+  }
+  if (executor->stream != nullptr && executor->stream != stream) {
+    executor->stream->Close(
+        grpc::Status(grpc::StatusCode::ABORTED, "executor subscribed again"));
+  }
+  bool first = executor->state == ExecutorRecord::State::kRegistering;
+  executor->stream = stream;
+  executor->state = ExecutorRecord::State::kRunning;
+  if (executor->registration_timer) loop_->Cancel(executor->registration_timer);
+  executor->registration_timer = 0;
+  LOG(INFO) << "Executor '" << eid << "' of framework " << fid
+            << (first ? " subscribed" : " resubscribed");
+
+  SendSubscribed(frameworks_[fid], *executor);
+  for (const auto& update : call.subscribe().unacknowledged_updates()) {
+    absl::Status st =
+        HandleExecutorUpdate(call.framework_id(), *executor, update.status());
+    if (!st.ok()) LOG(WARNING) << "Resent update rejected: " << st;
+  }
+  DeliverQueuedTasks(*executor);
+  auto kills = std::move(executor->pending_kills);
+  executor->pending_kills.clear();
+  for (const auto& [task, policy] : kills) SendKill(*executor, task, policy);
+}
+
+void ContainerManager::OnExecutorStreamClosed(
+    const Call& call, const std::shared_ptr<ExecutorEventStream>& stream) {
+  DCHECK(loop_->IsLoopThread());
+  ExecutorRecord* executor =
+      FindExecutor(call.framework_id().value(), call.executor_id().value());
+  if (executor == nullptr || executor->stream != stream) return;
+  executor->stream.reset();
+  LOG(INFO) << "Executor '" << call.executor_id().value() << "' of framework "
+            << call.framework_id().value() << " disconnected";
+}
+
+absl::Status ContainerManager::OnExecutorCall(const Call& call) {
+  DCHECK(loop_->IsLoopThread());
+  ExecutorRecord* executor =
+      FindExecutor(call.framework_id().value(), call.executor_id().value());
+  if (executor == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "executor '", call.executor_id().value(), "' of framework ",
+        call.framework_id().value(), " not found"));
+  }
+  switch (call.type()) {
+    case Call::UPDATE:
+      if (!call.has_update()) {
+        return absl::InvalidArgumentError("UPDATE call without 'update'");
+      }
+      return HandleExecutorUpdate(call.framework_id(), *executor,
+                                  call.update().status());
+    case Call::MESSAGE: {
+      if (!call.has_message()) {
+        return absl::InvalidArgumentError("MESSAGE call without 'message'");
+      }
+      agora::internal::ExecutorToFramework message;
+      *message.mutable_framework_id() = call.framework_id();
+      *message.mutable_executor_id() = call.executor_id();
+      message.set_data(call.message().data());
+      callbacks_.executor_message(message);
+      return absl::OkStatus();
+    }
+    case Call::HEARTBEAT:
+      return absl::OkStatus();
+    case Call::SUBSCRIBE:
+      return absl::InvalidArgumentError(
+          "SUBSCRIBE must be sent with the Subscribe method");
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown executor call type ", call.type()));
+  }
+}
+
+absl::Status ContainerManager::HandleExecutorUpdate(
+    const mesos::v1::FrameworkID& framework, ExecutorRecord& executor,
+    mesos::v1::TaskStatus status) {
+  absl::Status invalid = ValidateExecutorUpdate(executor, status);
+  if (!invalid.ok()) {
+    metrics_->Increment("slave/invalid_status_updates");
+    return invalid;
+  }
+  status.set_source(mesos::v1::TaskStatus::SOURCE_EXECUTOR);
+  *status.mutable_executor_id() = executor.info.executor_id();
+  *status.mutable_agent_id() = agent_info_.id();
+  if (!status.has_timestamp()) {
+    status.set_timestamp(
+        absl::ToDoubleSeconds(loop_->Now() - absl::UnixEpoch()));
+  }
+  absl::StatusOr<bool> fresh = TakeUpdate(framework, status);
+  if (!fresh.ok()) {
+    metrics_->Increment("slave/invalid_status_updates");
+    return fresh.status();
+  }
+  metrics_->Increment("slave/valid_status_updates");
+  Event ack;
+  ack.set_type(Event::ACKNOWLEDGED);
+  *ack.mutable_acknowledged()->mutable_task_id() = status.task_id();
+  ack.mutable_acknowledged()->set_uuid(status.uuid());
+  SendEvent(executor, ack);
+  return absl::OkStatus();
+}
+
+absl::Status ContainerManager::ValidateExecutorUpdate(
+    const ExecutorRecord& executor, const mesos::v1::TaskStatus& status) {
+  const std::string& tid = status.task_id().value();
+  if (status.uuid().size() != 16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "status update for task '", tid, "' must carry a 16-byte uuid"));
+  }
+  if (status.state() == mesos::v1::TASK_STAGING) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("status update for task '", tid,
+                     "': executors must not send TASK_STAGING"));
+  }
+  if (!executor.tasks.count(tid)) {
+    return absl::NotFoundError(
+        absl::StrCat("status update for unknown task '", tid, "' of executor '",
+                     executor.info.executor_id().value(), "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ContainerManager::TakeUpdate(
+    const mesos::v1::FrameworkID& framework,
+    const mesos::v1::TaskStatus& status) {
+  auto f = frameworks_.find(framework.value());
+  // A framework being shut down acknowledges nothing any more, so its
+  // updates stay here (as Mesos drops them) instead of being retried.
+  bool terminating = f != frameworks_.end() && f->second.terminating;
+  if (!terminating) {
+    absl::StatusOr<bool> fresh = callbacks_.status_update(framework, status);
+    if (!fresh.ok() || !*fresh) return fresh;
+  }
+  if (f == frameworks_.end()) return true;
+  ExecutorRecord* executor =
+      FindExecutorOfTask(f->second, status.task_id().value());
+  if (executor == nullptr) return true;
+  mesos::v1::Task& task = executor->tasks[status.task_id().value()];
+  task.set_state(status.state());
+  mesos::v1::TaskStatus* kept = task.add_statuses();
+  *kept = status;
+  kept->clear_data();  // Bounded memory: keep the state history only.
+  if (task.statuses_size() > 10) task.mutable_statuses()->DeleteSubrange(0, 1);
+  if (IsTerminalTaskState(status.state())) {
+    executor->queued.erase(status.task_id().value());
+  }
+  return true;
+}
+
+void ContainerManager::SendAgentUpdate(const mesos::v1::FrameworkID& framework,
+                                       const mesos::v1::ExecutorID& executor,
+                                       const mesos::v1::TaskID& task,
+                                       mesos::v1::TaskState state,
+                                       mesos::v1::TaskStatus::Reason reason,
+                                       const std::string& message) {
+  mesos::v1::TaskStatus status;
+  *status.mutable_task_id() = task;
+  status.set_state(state);
+  status.set_source(mesos::v1::TaskStatus::SOURCE_AGENT);
+  status.set_reason(reason);
+  status.set_message(message);
+  *status.mutable_agent_id() = agent_info_.id();
+  *status.mutable_executor_id() = executor;
+  status.set_timestamp(absl::ToDoubleSeconds(loop_->Now() - absl::UnixEpoch()));
+  status.set_uuid(RandomUuidBytes());
+  absl::StatusOr<bool> taken = TakeUpdate(framework, status);
+  if (!taken.ok()) {
+    LOG(ERROR) << "Failed to take the agent's own update for task '"
+               << task.value() << "': " << taken.status();
+  }
+}
+
+}  // namespace agora

@@ -1,0 +1,176 @@
+// agora-agent: runs tasks on one host for the master named by --master.
+// Flags keep Mesos's names; each may also come from AGORA_<FLAG>.
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "agent/agent.h"
+#include "agent/agent_options.h"
+#include "agent/agent_resources.h"
+#include "agent/executor_launch.h"
+#include "common/flags_util.h"
+#include "common/status_macros.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "isolation/posix_launcher.h"
+#include "zookeeper/leader_detector.h"
+
+DEFINE_string(master, "", "Address of the master, host:port (required).");
+DEFINE_string(ip, "0.0.0.0", "IP address the agent's servers bind.");
+DEFINE_int32(port, 5051, "gRPC port (executor API); 0 picks a free port.");
+DEFINE_int32(http_port, 5081, "HTTP port; 0 picks a free port.");
+DEFINE_string(port_file, "",
+              "If set, write \"grpc=N\\nhttp=N\\n\" here once listening.");
+DEFINE_string(work_dir, "./.agora/agent",
+              "Directory for sandboxes (and, later, checkpoints).");
+DEFINE_string(resources, "",
+              "Total resources, Mesos text or JSON form; cpus, mem, disk and "
+              "ports not given are detected.");
+DEFINE_string(attributes, "", "Attributes of the agent, e.g. rack:2;zone:a.");
+DEFINE_string(hostname, "", "Hostname reported to the master.");
+DEFINE_string(executor_path, "",
+              "The command executor; default: agora-executor beside this "
+              "binary.");
+DEFINE_string(registration_backoff_factor, "1secs",
+              "Window of the first (re)registration delay; doubles per "
+              "attempt up to 1mins.");
+
+namespace {
+
+std::string DefaultExecutorPath() {
+  std::error_code ec;
+  std::filesystem::path self =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "agora-executor";
+  return (self.parent_path() / "agora-executor").string();
+}
+
+std::string Hostname() {
+  if (!FLAGS_hostname.empty()) return FLAGS_hostname;
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "localhost";
+  return name;
+}
+
+absl::Status CheckPort(const char* flag, int port) {
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", port, ": not a port number"));
+  }
+  return absl::OkStatus();
+}
+
+// Prefixes the error of a flag's value with the flag's name.
+template <typename T>
+absl::StatusOr<T> WithFlag(const char* flag, absl::StatusOr<T> value) {
+  if (value.ok()) return value;
+  return absl::Status(value.status().code(),
+                      absl::StrCat("--", flag, ": ", value.status().message()));
+}
+
+absl::StatusOr<agora::AgentOptions> OptionsFromFlags() {
+  agora::AgentOptions o;
+  if (FLAGS_master.empty()) {
+    return absl::InvalidArgumentError("--master is required (host:port)");
+  }
+  o.master = FLAGS_master;
+  o.ip = FLAGS_ip;
+  AGORA_RETURN_IF_ERROR(CheckPort("port", FLAGS_port));
+  AGORA_RETURN_IF_ERROR(CheckPort("http_port", FLAGS_http_port));
+  o.port = FLAGS_port;
+  o.http_port = FLAGS_http_port;
+  std::error_code ec;
+  std::filesystem::create_directories(FLAGS_work_dir, ec);
+  std::filesystem::path work_dir =
+      std::filesystem::weakly_canonical(FLAGS_work_dir, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--work_dir=", FLAGS_work_dir, ": cannot create: ", ec.message()));
+  }
+  o.work_dir = work_dir.string();
+  AGORA_ASSIGN_OR_RETURN(
+      o.resources,
+      WithFlag("resources",
+               agora::AgentResources(FLAGS_resources,
+                                     agora::ProbeSystemResources(o.work_dir))));
+  AGORA_ASSIGN_OR_RETURN(
+      o.attributes,
+      WithFlag("attributes", agora::ParseAttributes(FLAGS_attributes)));
+  o.hostname = Hostname();
+  std::string executor =
+      FLAGS_executor_path.empty() ? DefaultExecutorPath() : FLAGS_executor_path;
+  o.executor_path = std::filesystem::absolute(executor, ec).string();
+  AGORA_ASSIGN_OR_RETURN(
+      o.registration_backoff_factor,
+      agora::ParseDuration(FLAGS_registration_backoff_factor));
+  o.executor_environment = agora::AgentEnvironmentForExecutors();
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  for (const auto& f : flags) {
+    if (f.filename == __FILE__) o.flags[f.name] = f.current_value;
+  }
+  return o;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "agora-agent: " << message << std::endl;
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  agora::InitLogging(argv[0]);
+  gflags::SetUsageMessage("agora-agent --master=host:port [flags]");
+  absl::Status env = agora::LoadFlagsFromEnvironment(argc, argv);
+  if (!env.ok()) return Fail(std::string(env.message()));
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc > 1)
+    return Fail(absl::StrCat("unexpected argument '", argv[1], "'"));
+  absl::StatusOr<agora::AgentOptions> options = OptionsFromFlags();
+  if (!options.ok()) return Fail(std::string(options.status().message()));
+  auto detector = agora::CreateLeaderDetector(options->master);
+  if (!detector.ok()) return Fail(std::string(detector.status().message()));
+
+  // SIGINT/SIGTERM are taken by sigwait() below; block them before any
+  // thread starts so every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  // A shell starts background jobs with SIGINT ignored, and an ignored
+  // signal is discarded even while blocked: restore the default first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::string port_file = FLAGS_port_file;
+  agora::Agent agent(*std::move(options), *std::move(detector),
+                     std::make_unique<agora::PosixLauncher>());
+  agent.set_on_shutdown_requested(
+      [](const std::string&) { kill(getpid(), SIGTERM); });
+  absl::Status started = agent.Start();
+  if (!started.ok()) return Fail(std::string(started.message()));
+  if (!port_file.empty()) {
+    absl::Status written =
+        agora::WritePortFile(port_file, agent.grpc_port(), agent.http_port());
+    if (!written.ok()) {
+      agent.Stop();
+      return Fail(std::string(written.message()));
+    }
+  }
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  LOG(INFO) << "Received " << strsignal(signal) << "; shutting down";
+  agent.Stop();
+  LOG(INFO) << "Agent stopped";
+  return 0;
+}

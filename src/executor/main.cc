@@ -1,0 +1,115 @@
+// agora-executor: the command executor. The agent starts it in the task's
+// sandbox with the environment of the executor protocol
+// (AGORA_EXECUTOR_ENDPOINT, MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID,
+// MESOS_SANDBOX, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, ...); it takes no
+// flags.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/event_loop.h"
+#include "common/flags_util.h"
+#include "executor/agent_connection.h"
+#include "executor/command_executor.h"
+#include "glog/logging.h"
+
+extern char** environ;
+
+namespace {
+
+absl::StatusOr<std::string> RequiredEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("missing environment variable ", name,
+                     " (agora-executor is started by agora-agent)"));
+  }
+  return std::string(value);
+}
+
+absl::StatusOr<agora::ExecutorConfig> ConfigFromEnvironment() {
+  agora::ExecutorConfig config;
+  for (const char* name :
+       {"AGORA_EXECUTOR_ENDPOINT", "MESOS_FRAMEWORK_ID", "MESOS_EXECUTOR_ID"}) {
+    absl::StatusOr<std::string> value = RequiredEnv(name);
+    if (!value.ok()) return value.status();
+  }
+  config.endpoint = *RequiredEnv("AGORA_EXECUTOR_ENDPOINT");
+  config.framework_id.set_value(*RequiredEnv("MESOS_FRAMEWORK_ID"));
+  config.executor_id.set_value(*RequiredEnv("MESOS_EXECUTOR_ID"));
+  const char* sandbox = std::getenv("MESOS_SANDBOX");
+  if (sandbox == nullptr) sandbox = std::getenv("MESOS_DIRECTORY");
+  if (sandbox != nullptr) {
+    config.sandbox = sandbox;
+  } else {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) != nullptr) config.sandbox = cwd;
+  }
+  if (const char* grace = std::getenv("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD")) {
+    absl::StatusOr<absl::Duration> d = agora::ParseDuration(grace);
+    if (!d.ok()) return d.status();
+    config.shutdown_grace_period = *d;
+  }
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) {
+      config.environment[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+  }
+  return config;
+}
+
+}  // namespace
+
+int main(int /*argc*/, char** argv) {
+  agora::InitLogging(argv[0]);
+  absl::StatusOr<agora::ExecutorConfig> config = ConfigFromEnvironment();
+  if (!config.ok()) {
+    std::cerr << "agora-executor: " << config.status().message() << std::endl;
+    return 1;
+  }
+  // SIGINT/SIGTERM ask for a shutdown; SIGUSR1 is how the executor tells
+  // this thread it has finished. Blocked before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  // A shell starts background jobs with SIGINT ignored, and an ignored
+  // signal is discarded even while blocked: restore the default first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGUSR1, SIG_DFL);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  agora::EventLoop loop("executor");
+  agora::AgentConnection connection(config->endpoint);
+  std::atomic<int> exit_code{0};
+  agora::CommandExecutor executor(*config, &loop, &connection,
+                                  [&exit_code](int code) {
+                                    exit_code = code;
+                                    kill(getpid(), SIGUSR1);
+                                  });
+  loop.Start();
+  loop.Post([&executor] { executor.Start(); });
+  while (true) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal == SIGUSR1) break;
+    loop.Post([&executor, signal] { executor.OnSignal(signal); });
+  }
+  connection.Close(absl::Seconds(2));
+  loop.Stop();
+  LOG(INFO) << "Command executor exiting with status " << exit_code.load();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // Skip static destructors: gRPC's threads may still be winding down.
+  _exit(exit_code.load());
+}

@@ -1,0 +1,141 @@
+#include "executor/task_process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace agora {
+namespace {
+
+struct ChildFailure {
+  int step;  // 0: chdir, 1: exec.
+  int error;
+};
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// In the forked child: async-signal-safe calls only.
+[[noreturn]] void RunChild(bool shell, const char* program, char* const* argv,
+                           char* const* envp, const char* cwd, int report,
+                           pid_t executor) {
+  auto fail = [report](int step) {
+    ChildFailure f{step, errno};
+    ssize_t n = write(report, &f, sizeof(f));
+    (void)n;
+    _exit(127);
+  };
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+  // Its own process group, so a kill reaches everything it starts; it stays
+  // in the executor's session, which is how the agent finds whatever is
+  // left of the container when the executor dies.
+  setpgid(0, 0);
+  // Without cgroups, a task whose executor dies would live on unobserved;
+  // at least its first process goes with the executor.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != executor) _exit(137);
+  if (cwd[0] != '\0' && chdir(cwd) < 0) fail(0);
+#ifdef SYS_close_range
+  syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+#endif
+  if (shell) {
+    execve(program, argv, envp);
+  } else {
+    execvpe(program, argv, envp);
+  }
+  fail(1);
+  _exit(127);
+}
+
+}  // namespace
+
+TaskProcess::~TaskProcess() {
+  if (waiter_.joinable()) waiter_.join();
+}
+
+absl::StatusOr<pid_t> TaskProcess::Start(const TaskCommand& command,
+                                         ExitCallback on_exit) {
+  std::vector<std::string> argv = command.arguments;
+  std::string program = command.value;
+  if (command.shell) {
+    program = "/bin/sh";
+    argv = {"sh", "-c", command.value};
+  } else if (argv.empty()) {
+    argv = {command.value};
+  }
+  std::vector<std::string> env;
+  for (const auto& [name, value] : command.env) {
+    env.push_back(absl::StrCat(name, "=", value));
+  }
+  std::vector<char*> argv_ptrs = Pointers(argv), env_ptrs = Pointers(env);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    return absl::ErrnoToStatus(errno, "failed to create a pipe");
+  }
+  pid_t self = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int error = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return absl::ErrnoToStatus(error, "failed to fork");
+  }
+  if (pid == 0) {
+    RunChild(command.shell, program.c_str(), argv_ptrs.data(), env_ptrs.data(),
+             command.cwd.c_str(), fds[1], self);
+  }
+  close(fds[1]);
+  ChildFailure failure;
+  ssize_t n;
+  do {
+    n = read(fds[0], &failure, sizeof(failure));
+  } while (n < 0 && errno == EINTR);
+  close(fds[0]);
+  if (n == static_cast<ssize_t>(sizeof(failure))) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return absl::ErrnoToStatus(
+        failure.error,
+        failure.step == 0
+            ? absl::StrCat("failed to change directory to '", command.cwd, "'")
+            : absl::StrCat("failed to execute '", program, "'"));
+  }
+  pid_ = pid;
+  waiter_ = std::thread([pid, on_exit = std::move(on_exit)] {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) {
+        status = -1;
+        break;
+      }
+    }
+    on_exit(status);
+  });
+  return pid;
+}
+
+bool TaskProcess::Signal(int signal) {
+  if (pid_ <= 0) return false;
+  return kill(-pid_, signal) == 0;
+}
+
+}  // namespace agora

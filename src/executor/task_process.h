@@ -1,0 +1,60 @@
+// TaskProcess: the command executor's one child, the task's command, run in
+// its own process group (within the executor's session) so that a signal to
+// the group reaches every process the command starts.
+//
+// Thread rule: Start() and Signal() from the executor's loop; the exit
+// callback runs on a waiter thread and must only post to the loop.
+#ifndef AGORA_EXECUTOR_TASK_PROCESS_H_
+#define AGORA_EXECUTOR_TASK_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace agora {
+
+struct TaskCommand {
+  // With shell: /bin/sh -c `value`. Without: execvp(value, argv) with
+  // argv = `arguments` (or {value} when empty), searched in the executor's
+  // PATH.
+  bool shell = true;
+  std::string value;
+  std::vector<std::string> arguments;
+  std::map<std::string, std::string> env;  // Exact.
+  std::string cwd;
+};
+
+class TaskProcess {
+ public:
+  using ExitCallback = std::function<void(int wait_status)>;
+
+  TaskProcess() = default;
+  ~TaskProcess();  // Joins the waiter (the child must have been killed).
+
+  TaskProcess(const TaskProcess&) = delete;
+  TaskProcess& operator=(const TaskProcess&) = delete;
+
+  // Forks and execs `command`; returns its pid once exec succeeded, or the
+  // failure with errno text ("failed to execute 'x': No such file or
+  // directory"). `on_exit` runs once, on the waiter thread.
+  absl::StatusOr<pid_t> Start(const TaskCommand& command, ExitCallback on_exit);
+
+  // Sends `signal` to the task's process group. False if it is gone.
+  bool Signal(int signal);
+
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = 0;
+  std::thread waiter_;
+};
+
+}  // namespace agora
+
+#endif  // AGORA_EXECUTOR_TASK_PROCESS_H_

@@ -1,0 +1,69 @@
+// Launcher: the seam through which the agent starts and stops the processes
+// of its containers. PosixLauncher (posix_launcher.h) forks and execs into a
+// new session; a cgroups-v2 launcher will put the process into its
+// container's cgroup at birth behind the same interface.
+//
+// Thread rule: implementations are thread-safe. Exit callbacks run on a
+// launcher-owned thread and must only post to the caller's event loop.
+#ifndef AGORA_ISOLATION_LAUNCHER_H_
+#define AGORA_ISOLATION_LAUNCHER_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace agora {
+
+// What to run and where its standard streams go.
+struct LaunchSpec {
+  // The program: a path, or a bare name looked up in the PATH of `env` (or
+  // the default system PATH when `env` has none).
+  std::string program;
+  // The full argv, argv[0] included. When empty, {program} is used.
+  std::vector<std::string> argv;
+  // The exact environment of the new process; nothing is inherited.
+  std::map<std::string, std::string> env;
+  // The working directory; "" keeps the caller's.
+  std::string cwd;
+  // Files opened for append (created 0644 if missing) as stdout and stderr;
+  // "" means /dev/null. stdin is always /dev/null.
+  std::string stdout_path;
+  std::string stderr_path;
+};
+
+class Launcher {
+ public:
+  // Called once with the pid and its wait(2) status when the process exits.
+  // A status of -1 means the exit status could not be collected.
+  using ExitCallback = std::function<void(pid_t pid, int wait_status)>;
+
+  virtual ~Launcher() = default;
+
+  // Starts `spec` as the leader of a new session and process group (its
+  // pgid equals the returned pid). Returns only once the program has been
+  // executed, so a failure to exec reaches the caller:
+  //   InvalidArgument  - empty program
+  //   NotFound         - program, cwd or an output file's directory missing
+  //   PermissionDenied - not executable, or no access to cwd or a file
+  //   Internal/other   - fork or any other step failed (errno text included)
+  // `on_exit` is called after a successful launch only.
+  virtual absl::StatusOr<pid_t> Launch(const LaunchSpec& spec,
+                                       ExitCallback on_exit) = 0;
+
+  // Sends `signal` to the process group led by `pid`, to every process
+  // group and process descending from it, and to every process left in the
+  // session `pid` led (orphans whose parent died), so a kill reaches the
+  // whole container even when a child started its own group or the leader
+  // is gone. NotFound when nothing was signalled.
+  virtual absl::Status Kill(pid_t pid, int signal) = 0;
+};
+
+}  // namespace agora
+
+#endif  // AGORA_ISOLATION_LAUNCHER_H_
