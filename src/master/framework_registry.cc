@@ -1,0 +1,105 @@
+#include "master/framework_registry.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/resources.h"
+#include "glog/logging.h"
+
+namespace agora {
+
+bool Framework::Send(SchedulerEvent event) const {
+  return stream != nullptr && stream->Send(std::move(event));
+}
+
+absl::StatusOr<std::set<std::string>> FrameworkRoles(
+    const mesos::v1::FrameworkInfo& info) {
+  std::set<std::string> roles;
+  if (info.roles_size() > 0) {
+    roles.insert(info.roles().begin(), info.roles().end());
+  } else {
+    roles.insert(info.role());  // "*" unless set.
+  }
+  for (const std::string& role : roles) {
+    if (absl::Status valid = ValidateRole(role); !valid.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "framework info: invalid role '", role, "': ", valid.message()));
+    }
+  }
+  return roles;
+}
+
+bool HasCapability(const mesos::v1::FrameworkInfo& info,
+                   mesos::v1::FrameworkInfo::Capability::Type type) {
+  for (const auto& capability : info.capabilities()) {
+    if (capability.type() == type) return true;
+  }
+  return false;
+}
+
+FrameworkRegistry::FrameworkRegistry(std::string master_id,
+                                     size_t max_completed)
+    : master_id_(std::move(master_id)), max_completed_(max_completed) {}
+
+FrameworkId FrameworkRegistry::NextId() {
+  while (true) {
+    FrameworkId id(FormatFrameworkId(master_id_, next_id_++));
+    if (frameworks_.count(id) == 0 && completed_ids_.count(id) == 0) {
+      return id;
+    }
+  }
+}
+
+Framework* FrameworkRegistry::Add(const FrameworkId& id,
+                                  mesos::v1::FrameworkInfo info,
+                                  std::set<std::string> roles) {
+  CHECK(frameworks_.count(id) == 0) << "framework " << id << " added twice";
+  auto framework = std::make_unique<Framework>();
+  framework->id = id;
+  info.mutable_id()->set_value(id.value());
+  framework->partition_aware = HasCapability(
+      info, mesos::v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  framework->info = std::move(info);
+  framework->roles = std::move(roles);
+  Framework* raw = framework.get();
+  frameworks_.emplace(id, std::move(framework));
+  return raw;
+}
+
+Framework* FrameworkRegistry::Find(const FrameworkId& id) const {
+  auto it = frameworks_.find(id);
+  return it == frameworks_.end() ? nullptr : it->second.get();
+}
+
+Framework* FrameworkRegistry::FindByStream(const std::string& stream_id) const {
+  if (stream_id.empty()) return nullptr;
+  for (const auto& [id, framework] : frameworks_) {
+    if (framework->connected() && framework->stream_id == stream_id) {
+      return framework.get();
+    }
+  }
+  return nullptr;
+}
+
+void FrameworkRegistry::Complete(const FrameworkId& id,
+                                 std::vector<mesos::v1::Task> tasks,
+                                 absl::Time now) {
+  auto it = frameworks_.find(id);
+  if (it == frameworks_.end()) return;
+  CompletedFramework done;
+  done.info = it->second->info;
+  done.registered_time = it->second->registered_time;
+  done.unregistered_time = now;
+  done.tasks = std::move(tasks);
+  frameworks_.erase(it);
+  completed_ids_.insert(id);
+  completed_.push_back(std::move(done));
+  while (completed_.size() > max_completed_) completed_.pop_front();
+}
+
+bool FrameworkRegistry::IsCompleted(const FrameworkId& id) const {
+  return completed_ids_.count(id) > 0;
+}
+
+}  // namespace agora

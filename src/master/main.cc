@@ -1,0 +1,138 @@
+// agora-master: the Agora master daemon.
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include <iostream>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/flags_util.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "master/master_options.h"
+#include "master/master_server.h"
+
+DEFINE_string(ip, "0.0.0.0", "IP address to listen on");
+DEFINE_int32(port, 5050, "gRPC port to listen on (0 picks a free port)");
+DEFINE_int32(http_port, 5080, "HTTP port to listen on (0 picks a free port)");
+DEFINE_string(
+    port_file, "",
+    "If set, the bound ports are written here (\"grpc=N\\nhttp=N\\n\") "
+    "once both servers listen");
+DEFINE_string(work_dir, "",
+              "Directory for the master's persistent state (the registry); "
+              "required unless --registry=in_memory");
+DEFINE_string(registry, "local",
+              "Where the registry lives: 'local' (<work_dir>/registry.bin) or "
+              "'in_memory'");
+DEFINE_string(allocation_interval, "1secs",
+              "Time between allocation runs, e.g. 1secs or 500ms");
+DEFINE_string(agent_ping_timeout, "15secs",
+              "Time to wait for an agent's pong to a ping (1secs to 15mins)");
+DEFINE_int32(max_agent_ping_timeouts, 5,
+             "Missed pongs after which an agent is dropped");
+DEFINE_string(offer_timeout, "",
+              "Time after which an unanswered offer is rescinded; unset means "
+              "never");
+DEFINE_string(hostname, "",
+              "Hostname to advertise; defaults to the machine's hostname");
+
+namespace {
+
+absl::StatusOr<absl::Duration> DurationFlag(const char* name,
+                                            const std::string& value) {
+  absl::StatusOr<absl::Duration> d = agora::ParseDuration(value);
+  if (!d.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, "=", value, ": ", d.status().message()));
+  }
+  return d;
+}
+
+absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
+  agora::MasterOptions options;
+  options.ip = FLAGS_ip;
+  options.port = FLAGS_port;
+  options.http_port = FLAGS_http_port;
+  options.hostname = FLAGS_hostname;
+  options.work_dir = FLAGS_work_dir;
+  if (FLAGS_registry == "local") {
+    options.registry = agora::RegistryKind::kLocal;
+  } else if (FLAGS_registry == "in_memory") {
+    options.registry = agora::RegistryKind::kInMemory;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--registry=", FLAGS_registry, ": must be 'local' or 'in_memory'"));
+  }
+  auto interval =
+      DurationFlag("allocation_interval", FLAGS_allocation_interval);
+  if (!interval.ok()) return interval.status();
+  options.allocation_interval = *interval;
+  auto ping = DurationFlag("agent_ping_timeout", FLAGS_agent_ping_timeout);
+  if (!ping.ok()) return ping.status();
+  if (*ping < absl::Seconds(1) || *ping > absl::Minutes(15)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--agent_ping_timeout=", FLAGS_agent_ping_timeout,
+                     ": must be between 1secs and 15mins"));
+  }
+  options.agent_ping_timeout = *ping;
+  options.max_agent_ping_timeouts = FLAGS_max_agent_ping_timeouts;
+  if (!FLAGS_offer_timeout.empty()) {
+    auto timeout = DurationFlag("offer_timeout", FLAGS_offer_timeout);
+    if (!timeout.ok()) return timeout.status();
+    options.offer_timeout = *timeout;
+  }
+  if (absl::Status s = agora::ValidateMasterOptions(options); !s.ok()) {
+    return s;
+  }
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  agora::InitLogging(argv[0]);
+  gflags::SetUsageMessage("agora-master: the Agora master daemon");
+  if (absl::Status s = agora::LoadFlagsFromEnvironment(argc, argv); !s.ok()) {
+    std::cerr << "agora-master: " << s.message() << std::endl;
+    return 1;
+  }
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  absl::StatusOr<agora::MasterOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::cerr << "agora-master: " << options.status().message() << std::endl;
+    return 1;
+  }
+
+  // Signals are taken by sigwait below; block them before threads start.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = agora::MasterServer::Start(*options);
+  if (!server.ok()) {
+    std::cerr << "agora-master: " << server.status().message() << std::endl;
+    return 1;
+  }
+  if (!FLAGS_port_file.empty()) {
+    absl::Status s = agora::WritePortFile(
+        FLAGS_port_file, (*server)->grpc_port(), (*server)->http_port());
+    if (!s.ok()) {
+      std::cerr << "agora-master: " << s.message() << std::endl;
+      return 1;
+    }
+  }
+  LOG(INFO) << "Master " << (*server)->master_id() << " listening on grpc "
+            << options->ip << ":" << (*server)->grpc_port() << ", http "
+            << options->ip << ":" << (*server)->http_port();
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  LOG(INFO) << "Received " << strsignal(signal) << "; shutting down";
+  (*server)->Stop();
+  return 0;
+}

@@ -1,0 +1,332 @@
+#include "master/master.h"
+
+#include <arpa/inet.h>
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/resources_proto.h"
+#include "glog/logging.h"
+#include "master/grpc_status.h"
+
+namespace agora {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+AllocatorOptions MakeAllocatorOptions(const MasterOptions& options) {
+  AllocatorOptions out;
+  out.allocation_interval = options.allocation_interval;
+  out.shuffle_agents = options.shuffle_agents;
+  return out;
+}
+
+}  // namespace
+
+Master::Master(MasterOptions options, EventLoop* loop,
+               std::unique_ptr<Registry> registry)
+    : options_(std::move(options)),
+      loop_(loop),
+      master_id_(RandomUuid()),
+      start_time_(loop->Now()),
+      registrar_(std::move(registry)),
+      allocator_(MakeAllocatorOptions(options_)),
+      frameworks_(master_id_, options_.max_completed_frameworks),
+      agents_(master_id_),
+      offers_(master_id_),
+      tasks_(options_.max_completed_tasks_per_framework) {
+  RegisterGauges();
+}
+
+Master::~Master() = default;
+
+absl::Status Master::Recover() {
+  absl::Status status = registrar_.Recover();
+  if (status.ok()) {
+    LOG(INFO) << "Master " << master_id_ << " recovered registry ("
+              << registrar_.Describe() << ") with "
+              << registrar_.state().agents_size() << " admitted agents";
+  }
+  return status;
+}
+
+void Master::Start(const std::string& ip, int grpc_port) {
+  info_.set_id(master_id_);
+  in_addr addr{};
+  info_.set_ip(::inet_pton(AF_INET, ip.c_str(), &addr) == 1 ? addr.s_addr : 0);
+  info_.set_port(static_cast<uint32_t>(grpc_port));
+  info_.set_pid(absl::StrCat("master@", ip, ":", grpc_port));
+  info_.set_hostname(options_.hostname.empty() ? ip : options_.hostname);
+  info_.set_version(kVersion);
+  mesos::v1::Address* address = info_.mutable_address();
+  address->set_hostname(info_.hostname());
+  address->set_ip(ip);
+  address->set_port(grpc_port);
+  allocation_timer_ = loop_->PostAfter(options_.allocation_interval,
+                                       [this] { OnAllocationTimer(); });
+}
+
+void Master::Shutdown() {
+  DCHECK(loop_->IsLoopThread());
+  if (shut_down_) return;
+  shut_down_ = true;
+  LOG(INFO) << "Master " << master_id_ << " shutting down";
+  loop_->Cancel(allocation_timer_);
+  const absl::Status bye = absl::UnavailableError("master is shutting down");
+  for (const auto& [id, framework] : frameworks_.all()) {
+    loop_->Cancel(framework->heartbeat_timer);
+    if (framework->connected()) framework->stream->Close(ToGrpcStatus(bye));
+  }
+  for (const auto& [id, agent] : agents_.all()) {
+    loop_->Cancel(agent->ping_timer);
+    if (agent->connected()) agent->link->Close(bye);
+  }
+  for (const auto& [id, offer] : offers_.all()) {
+    loop_->Cancel(offer.timeout_timer);
+  }
+}
+
+// --- Allocation
+// ---------------------------------------------------------------
+
+void Master::RequestAllocation() {
+  if (allocation_pending_ || shut_down_) return;
+  allocation_pending_ = true;
+  loop_->Post([this] {
+    allocation_pending_ = false;
+    RunAllocation();
+  });
+}
+
+void Master::OnAllocationTimer() {
+  if (shut_down_) return;
+  allocation_timer_ = loop_->PostAfter(options_.allocation_interval,
+                                       [this] { OnAllocationTimer(); });
+  RunAllocation();
+}
+
+void Master::RunAllocation() {
+  if (shut_down_) return;
+  std::vector<Allocation> allocations = allocator_.Allocate(loop_->Now());
+  std::map<FrameworkId, SchedulerEvent> events;
+  for (const Allocation& allocation : allocations) {
+    MakeOffer(allocation, &events);
+  }
+  for (auto& [id, event] : events) {
+    VLOG(1) << "Sending " << event.offers().offers_size()
+            << " offers to framework " << id;
+    frameworks_.Find(id)->Send(std::move(event));
+  }
+  VLOG(2) << "Allocation run made " << allocations.size() << " offers";
+}
+
+void Master::MakeOffer(const Allocation& allocation,
+                       std::map<FrameworkId, SchedulerEvent>* events) {
+  Framework* framework = frameworks_.Find(allocation.framework);
+  Agent* agent = agents_.Find(allocation.agent);
+  Resources resources = allocation.resources.AllocatedTo(allocation.role);
+  if (framework == nullptr || !framework->connected() || agent == nullptr ||
+      !agent->connected()) {
+    allocator_.RecoverResources(allocation.framework, allocation.agent,
+                                resources, std::nullopt, loop_->Now());
+    return;
+  }
+  OutstandingOffer* offer = offers_.Create(
+      allocation.framework, allocation.agent, allocation.role, resources);
+  mesos::v1::Offer& proto = offer->offer;
+  proto.set_hostname(agent->info.hostname());
+  mesos::v1::URL* url = proto.mutable_url();
+  url->set_scheme("http");
+  url->mutable_address()->set_hostname(agent->info.hostname());
+  if (!agent->ip.empty()) url->mutable_address()->set_ip(agent->ip);
+  url->mutable_address()->set_port(agent->info.port());
+  *proto.mutable_resources() = ToProto(resources);
+  *proto.mutable_attributes() = agent->info.attributes();
+  for (const std::string& id : tasks_.ExecutorIds(agent->id, framework->id)) {
+    proto.add_executor_ids()->set_value(id);
+  }
+  proto.mutable_allocation_info()->set_role(allocation.role);
+  if (options_.offer_timeout.has_value()) {
+    std::string id = offer->id;
+    offer->timeout_timer = loop_->PostAfter(*options_.offer_timeout,
+                                            [this, id] { OnOfferTimeout(id); });
+  }
+  SchedulerEvent& event = (*events)[framework->id];
+  event.set_type(SchedulerEvent::OFFERS);
+  *event.mutable_offers()->add_offers() = proto;
+}
+
+// --- Offers
+// -------------------------------------------------------------------
+
+void Master::OnOfferTimeout(const std::string& offer_id) {
+  OutstandingOffer* offer = offers_.Find(offer_id);
+  if (offer == nullptr) return;
+  offer->timeout_timer = 0;
+  VLOG(1) << "Offer " << offer_id << " timed out";
+  RescindOffer(offer_id, /*notify=*/true);
+}
+
+std::optional<OutstandingOffer> Master::TakeOffer(const std::string& offer_id) {
+  std::optional<OutstandingOffer> offer = offers_.Remove(offer_id);
+  if (offer.has_value() && offer->timeout_timer != 0) {
+    loop_->Cancel(offer->timeout_timer);
+  }
+  return offer;
+}
+
+void Master::RescindOffer(const std::string& offer_id, bool notify) {
+  std::optional<OutstandingOffer> offer = TakeOffer(offer_id);
+  if (!offer.has_value()) return;
+  Framework* framework = frameworks_.Find(offer->framework);
+  if (notify && framework != nullptr && framework->connected()) {
+    SchedulerEvent event;
+    event.set_type(SchedulerEvent::RESCIND);
+    event.mutable_rescind()->mutable_offer_id()->set_value(offer_id);
+    framework->Send(std::move(event));
+  }
+  allocator_.RecoverResources(offer->framework, offer->agent, offer->resources,
+                              std::nullopt, loop_->Now());
+}
+
+// --- Tasks and updates -------------------------------------------------------
+
+void Master::OnTaskTerminal(TrackedTask* task) {
+  LOG(INFO) << "Task " << task->task_id() << " of framework " << task->framework
+            << " on agent " << task->agent << " is "
+            << mesos::v1::TaskState_Name(task->task.state()) << "; releasing "
+            << task->resources;
+  allocator_.RecoverResources(task->framework, task->agent, task->resources,
+                              std::nullopt, loop_->Now());
+  CountTerminal(task->task.state());
+}
+
+void Master::CountTerminal(mesos::v1::TaskState state) {
+  std::string name = mesos::v1::TaskState_Name(state);  // "TASK_FINISHED"
+  metrics_.Increment("master/tasks_" + absl::AsciiStrToLower(name.substr(5)));
+}
+
+mesos::v1::TaskStatus Master::MasterStatus(const std::string& task_id,
+                                           const std::string& agent_id,
+                                           mesos::v1::TaskState state,
+                                           mesos::v1::TaskStatus::Reason reason,
+                                           const std::string& message) const {
+  mesos::v1::TaskStatus status;
+  status.mutable_task_id()->set_value(task_id);
+  status.set_state(state);
+  status.set_source(mesos::v1::TaskStatus::SOURCE_MASTER);
+  status.set_reason(reason);
+  status.set_message(message);
+  if (!agent_id.empty()) status.mutable_agent_id()->set_value(agent_id);
+  status.set_timestamp(absl::ToDoubleSeconds(loop_->Now() - absl::UnixEpoch()));
+  return status;
+}
+
+void Master::SendUpdate(const Framework& framework,
+                        mesos::v1::TaskStatus status) {
+  SchedulerEvent event;
+  event.set_type(SchedulerEvent::UPDATE);
+  *event.mutable_update()->mutable_status() = std::move(status);
+  framework.Send(std::move(event));
+}
+
+// --- Metrics
+// ------------------------------------------------------------------
+
+void Master::RegisterGauges() {
+  for (const char* name :
+       {"master/tasks_finished", "master/tasks_failed", "master/tasks_killed",
+        "master/tasks_lost", "master/tasks_error", "master/tasks_dropped",
+        "master/tasks_gone", "master/tasks_gone_by_operator",
+        "master/slave_registrations", "master/slave_reregistrations",
+        "master/invalid_status_update_acknowledgements",
+        "master/valid_status_update_acknowledgements",
+        "master/invalid_status_updates", "master/valid_status_updates",
+        "master/invalid_framework_to_executor_messages",
+        "master/valid_framework_to_executor_messages"}) {
+    metrics_.Increment(name, 0);
+  }
+  RegisterTaskGauges();
+  RegisterClusterGauges();
+  metrics_.AddGauge("master/outstanding_offers",
+                    [this] { return static_cast<double>(offers_.size()); });
+  metrics_.AddGauge("master/elected", [] { return 1.0; });
+  metrics_.AddGauge("master/uptime_secs", [this] {
+    return absl::ToDoubleSeconds(loop_->Now() - start_time_);
+  });
+  metrics_.AddGauge("allocator/mesos/allocation_runs", [this] {
+    return static_cast<double>(allocator_.allocation_runs());
+  });
+}
+
+// Non-terminal states are gauges over the active tasks; terminal ones are
+// counters (CountTerminal), as in Mesos.
+void Master::RegisterTaskGauges() {
+  using mesos::v1::TaskState;
+  for (TaskState state : {mesos::v1::TASK_STAGING, mesos::v1::TASK_STARTING,
+                          mesos::v1::TASK_RUNNING, mesos::v1::TASK_KILLING,
+                          mesos::v1::TASK_UNREACHABLE}) {
+    std::string name = absl::AsciiStrToLower(TaskState_Name(state).substr(5));
+    metrics_.AddGauge("master/tasks_" + name, [this, state] {
+      auto counts = tasks_.CountByState();
+      auto it = counts.find(state);
+      return it == counts.end() ? 0.0 : static_cast<double>(it->second);
+    });
+  }
+}
+
+void Master::RegisterClusterGauges() {
+  auto count_agents = [this](bool (*pred)(const Agent&)) {
+    return [this, pred] {
+      double n = 0;
+      for (const auto& [id, agent] : agents_.all()) n += pred(*agent) ? 1 : 0;
+      return n;
+    };
+  };
+  metrics_.AddGauge("master/slaves_active",
+                    count_agents([](const Agent& a) { return a.active; }));
+  metrics_.AddGauge("master/slaves_inactive",
+                    count_agents([](const Agent& a) { return !a.active; }));
+  metrics_.AddGauge("master/slaves_connected",
+                    count_agents([](const Agent& a) { return a.connected(); }));
+  metrics_.AddGauge(
+      "master/slaves_disconnected",
+      count_agents([](const Agent& a) { return !a.connected(); }));
+  auto count_frameworks = [this](bool connected) {
+    return [this, connected] {
+      double n = 0;
+      for (const auto& [id, f] : frameworks_.all()) {
+        n += f->connected() == connected ? 1 : 0;
+      }
+      return n;
+    };
+  };
+  metrics_.AddGauge("master/frameworks_active", count_frameworks(true));
+  metrics_.AddGauge("master/frameworks_connected", count_frameworks(true));
+  metrics_.AddGauge("master/frameworks_inactive", count_frameworks(false));
+  metrics_.AddGauge("master/frameworks_disconnected", count_frameworks(false));
+  for (const std::string name : {"cpus", "mem", "disk"}) {
+    metrics_.AddGauge("master/" + name + "_total", [this, name] {
+      Scalar total;
+      for (const auto& [id, agent] : agents_.all()) {
+        total += agent->total.GetScalar(name);
+      }
+      return total.ToDouble();
+    });
+    metrics_.AddGauge("master/" + name + "_used", [this, name] {
+      Scalar used;
+      for (const auto& [id, agent] : agents_.all()) {
+        used += tasks_.UsedOn(id).GetScalar(name);
+      }
+      return used.ToDouble();
+    });
+  }
+}
+
+std::map<std::string, double> Master::MetricsSnapshot() const {
+  return metrics_.Snapshot();
+}
+
+}  // namespace agora

@@ -1,0 +1,225 @@
+// Master: the coordinator. It owns the framework registry, agent registry,
+// offer book, task tracker, registrar and allocator, and implements the
+// scheduler and agent protocols of docs/protocol.md over them. The gRPC and
+// HTTP edges (scheduler_service.h, agent_service.h, http_endpoints.h) only
+// convert and post to the master's loop.
+//
+// Thread rule: every method runs on the master's EventLoop thread, except
+// Recover() and Start(), which run before the loop starts, and id().
+#ifndef AGORA_MASTER_MASTER_H_
+#define AGORA_MASTER_MASTER_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agora/internal/agent_link.pb.h"
+#include "allocator/allocator.h"
+#include "common/event_loop.h"
+#include "common/metrics.h"
+#include "master/agent_registry.h"
+#include "master/framework_registry.h"
+#include "master/master_options.h"
+#include "master/offer_book.h"
+#include "master/registrar.h"
+#include "master/task_tracker.h"
+#include "master/task_validation.h"
+#include "mesos/v1/scheduler/scheduler.pb.h"
+#include "nlohmann/json.hpp"
+
+namespace agora {
+
+using SchedulerCall = mesos::v1::scheduler::Call;
+
+class Master {
+ public:
+  // `loop` must outlive the master.
+  Master(MasterOptions options, EventLoop* loop,
+         std::unique_ptr<Registry> registry);
+  ~Master();
+
+  Master(const Master&) = delete;
+  Master& operator=(const Master&) = delete;
+
+  // Before the loop starts: reads the registry. Errors as
+  // Registry::Recover() (the master must not start then).
+  absl::Status Recover();
+  // Before the loop starts: records the bound address (`ip` as advertised,
+  // the gRPC port) and schedules the allocation timer.
+  void Start(const std::string& ip, int grpc_port);
+  // Closes every framework stream and agent link and cancels all timers.
+  void Shutdown();
+
+  // Any thread.
+  const std::string& id() const { return master_id_; }
+  const mesos::v1::MasterInfo& info() const { return info_; }
+
+  // --- Scheduler edge -------------------------------------------------------
+  // SUBSCRIBE on a new stream whose id (already sent to the client as
+  // `mesos-stream-id`) is `stream_id`. Errors close the stream with
+  // INVALID_ARGUMENT or FAILED_PRECONDITION and a message.
+  void Subscribe(const SchedulerCall& call,
+                 std::shared_ptr<SchedulerStream> stream,
+                 const std::string& stream_id);
+  // The stream `stream_id` ended (client gone, cancelled, overflow, closed).
+  void OnSubscriptionClosed(const std::string& stream_id);
+  // Every call but SUBSCRIBE. INVALID_ARGUMENT (malformed), NOT_FOUND
+  // (unknown framework), FAILED_PRECONDITION (not subscribed),
+  // PERMISSION_DENIED (stream id mismatch), UNIMPLEMENTED; state is
+  // untouched on error.
+  absl::Status HandleCall(const SchedulerCall& call,
+                          const std::string& stream_id);
+
+  // --- Agent edge -----------------------------------------------------------
+  void OnAgentMessage(const std::shared_ptr<AgentConnection>& link,
+                      const internal::AgentMessage& message);
+  void OnAgentLinkClosed(const std::shared_ptr<AgentConnection>& link);
+
+  // --- Observability ---------------------------------------------------------
+  // Mesos's /master/state shape.
+  nlohmann::json StateJson();
+  std::map<std::string, double> MetricsSnapshot() const;
+
+ private:
+  // master_frameworks.cc
+  absl::Status ValidateSubscribe(const SchedulerCall& call) const;
+  Framework* AddNewFramework(mesos::v1::FrameworkInfo info,
+                             std::set<std::string> roles,
+                             const std::set<std::string>& suppressed);
+  void Resubscribe(Framework* framework, const mesos::v1::FrameworkInfo& info,
+                   const std::set<std::string>& suppressed);
+  void ConnectFramework(Framework* framework,
+                        std::shared_ptr<SchedulerStream> stream,
+                        const std::string& stream_id);
+  void DisconnectFramework(Framework* framework);
+  void SendHeartbeat(const FrameworkId& id, const std::string& stream_id);
+  Framework* EnsureRecoveredFramework(const mesos::v1::FrameworkInfo& info);
+  absl::Status Teardown(Framework* framework);
+
+  // master_calls.cc
+  absl::StatusOr<Framework*> AuthorizeCall(const SchedulerCall& call,
+                                           const std::string& stream_id);
+  absl::Status Dispatch(Framework* framework, const SchedulerCall& call);
+  absl::Status Decline(Framework* framework,
+                       const SchedulerCall::Decline& decline);
+  absl::Status ReviveOrSuppress(
+      Framework* framework,
+      const google::protobuf::RepeatedPtrField<std::string>& roles,
+      bool revive);
+  absl::Status Kill(Framework* framework, const SchedulerCall::Kill& kill);
+  absl::Status ShutdownExecutor(Framework* framework,
+                                const SchedulerCall::Shutdown& shutdown);
+  absl::Status Acknowledge(Framework* framework,
+                           const SchedulerCall::Acknowledge& ack);
+  absl::Status Reconcile(Framework* framework,
+                         const SchedulerCall::Reconcile& reconcile);
+  absl::Status Message(Framework* framework,
+                       const SchedulerCall::Message& message);
+  mesos::v1::TaskStatus ReconciliationStatus(const TrackedTask& task) const;
+
+  // master_accept.cc
+  absl::Status Accept(Framework* framework,
+                      const SchedulerCall::Accept& accept);
+  // An error naming the problem when the offers cannot be used together.
+  std::optional<std::string> ValidateOffers(
+      const google::protobuf::RepeatedPtrField<mesos::v1::OfferID>& ids);
+  // Takes the (validated) offers and describes what they hold.
+  TaskLaunchContext TakeOffersForLaunch(Framework* framework,
+                                        const SchedulerCall::Accept& accept);
+  void DropLaunches(Framework* framework, const SchedulerCall::Accept& accept,
+                    const std::string& error);
+  void LaunchTasks(Framework* framework, const SchedulerCall::Accept& accept);
+  void LaunchTask(Framework* framework, Agent* agent, ValidatedTask launch);
+
+  // master_agents.cc
+  void RegisterAgent(const std::shared_ptr<AgentConnection>& link,
+                     const internal::RegisterAgent& message);
+  void ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
+                       const internal::ReregisterAgent& message);
+  void RefuseAgent(const std::shared_ptr<AgentConnection>& link,
+                   const absl::Status& why);
+  // Writes `info` to the registry unless it is there already; on failure
+  // closes `link` and returns false.
+  bool PersistAgent(const std::shared_ptr<AgentConnection>& link,
+                    const mesos::v1::AgentInfo& info);
+  // A known agent comes back on a new link with `info`: its old link,
+  // offers and allocator entry go.
+  void ResetAgent(Agent* agent, const mesos::v1::AgentInfo& info,
+                  Resources total);
+  // Adds reported tasks the master does not know and drops ones the agent
+  // does not report; returns reported frameworks that were torn down.
+  std::set<FrameworkId> ReconcileAgentTasks(
+      Agent* agent, const internal::ReregisterAgent& message);
+  void DropUnreportedTasks(
+      Agent* agent,
+      const std::set<std::pair<FrameworkId, std::string>>& reported);
+  void ReconcileAgentExecutors(Agent* agent,
+                               const internal::ReregisterAgent& message);
+  void AdmitAgent(Agent* agent, const std::shared_ptr<AgentConnection>& link);
+  void SendAgentRegistered(const Agent& agent);
+  void PingAgent(const AgentId& id);
+  void DisconnectAgent(Agent* agent, const std::string& reason);
+  void OnStatusUpdate(Agent* agent, const internal::StatusUpdate& update);
+  void UpdateTask(TrackedTask* task, const mesos::v1::TaskStatus& status,
+                  mesos::v1::TaskState latest);
+  void OnExecutorToFramework(Agent* agent,
+                             const internal::ExecutorToFramework& message);
+  void OnExecutorExited(Agent* agent, const internal::ExecutorExited& message);
+
+  // master.cc: allocation, offers, shared helpers.
+  void RequestAllocation();
+  void OnAllocationTimer();
+  void RunAllocation();
+  void MakeOffer(const Allocation& allocation,
+                 std::map<FrameworkId, SchedulerEvent>* events);
+  void OnOfferTimeout(const std::string& offer_id);
+  // Removes the offer and returns its resources to the allocator without a
+  // filter; with `notify`, sends RESCIND to the framework.
+  void RescindOffer(const std::string& offer_id, bool notify);
+  // Removes the offer (and its timeout) without returning resources.
+  std::optional<OutstandingOffer> TakeOffer(const std::string& offer_id);
+  // Moves `task` to a terminal state decided by the master and counts it.
+  void OnTaskTerminal(TrackedTask* task);
+  void CountTerminal(mesos::v1::TaskState state);
+  // A status from the master (no uuid, SOURCE_MASTER).
+  mesos::v1::TaskStatus MasterStatus(const std::string& task_id,
+                                     const std::string& agent_id,
+                                     mesos::v1::TaskState state,
+                                     mesos::v1::TaskStatus::Reason reason,
+                                     const std::string& message) const;
+  void SendUpdate(const Framework& framework, mesos::v1::TaskStatus status);
+  void RegisterGauges();
+  void RegisterTaskGauges();
+  void RegisterClusterGauges();
+
+  // master_http.cc
+  nlohmann::json AgentJson(const Agent& agent);
+  nlohmann::json FrameworkJson(Framework& framework);
+
+  const MasterOptions options_;
+  EventLoop* const loop_;
+  const std::string master_id_;
+  mesos::v1::MasterInfo info_;
+  const absl::Time start_time_;
+
+  Registrar registrar_;
+  Allocator allocator_;
+  FrameworkRegistry frameworks_;
+  AgentRegistry agents_;
+  OfferBook offers_;
+  TaskTracker tasks_;
+  MetricsRegistry metrics_;
+
+  EventLoop::TimerId allocation_timer_ = 0;
+  bool allocation_pending_ = false;
+  bool shut_down_ = false;
+};
+
+}  // namespace agora
+
+#endif  // AGORA_MASTER_MASTER_H_

@@ -1,0 +1,454 @@
+// Master: the agent side — registration, reregistration, health checks,
+// link loss, status updates and executor messages.
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/resources_proto.h"
+#include "glog/logging.h"
+#include "master/master.h"
+
+namespace agora {
+namespace {
+
+using internal::AgentMessage;
+using internal::MasterMessage;
+
+// The agent's total resources, or InvalidArgument saying what is wrong.
+absl::StatusOr<Resources> ValidateAgentInfo(const mesos::v1::AgentInfo& info) {
+  if (info.hostname().empty()) {
+    return absl::InvalidArgumentError("agent info: 'hostname' is empty");
+  }
+  absl::StatusOr<Resources> total = FromProto(info.resources());
+  if (!total.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("agent info: ", total.status().message()));
+  }
+  return total->AllocatedTo("");
+}
+
+// Command executors are the agent's own and not charged by the master.
+bool IsCommandExecutor(const mesos::v1::ExecutorInfo& info) {
+  return absl::StartsWith(info.name(), "Command Executor");
+}
+
+MasterMessage ShutdownFrameworkMessage(const FrameworkId& id) {
+  MasterMessage message;
+  message.mutable_shutdown_framework()->mutable_framework_id()->set_value(
+      id.value());
+  return message;
+}
+
+}  // namespace
+
+void Master::OnAgentMessage(const std::shared_ptr<AgentConnection>& link,
+                            const AgentMessage& message) {
+  DCHECK(loop_->IsLoopThread());
+  if (shut_down_) return;
+  switch (message.message_case()) {
+    case AgentMessage::kRegisterAgent:
+      return RegisterAgent(link, message.register_agent());
+    case AgentMessage::kReregisterAgent:
+      return ReregisterAgent(link, message.reregister_agent());
+    default:
+      break;
+  }
+  Agent* agent = agents_.FindByLink(link->id());
+  if (agent == nullptr) {
+    LOG(WARNING) << "Closing agent link from " << link->peer()
+                 << ": message before registration";
+    link->Close(absl::FailedPreconditionError(
+        "agent link: the first message must be register_agent or "
+        "reregister_agent"));
+    return;
+  }
+  switch (message.message_case()) {
+    case AgentMessage::kPong:
+      agent->awaiting_pong = false;
+      agent->missed_pings = 0;
+      return;
+    case AgentMessage::kStatusUpdate:
+      return OnStatusUpdate(agent, message.status_update());
+    case AgentMessage::kExecutorToFramework:
+      return OnExecutorToFramework(agent, message.executor_to_framework());
+    case AgentMessage::kExecutorExited:
+      return OnExecutorExited(agent, message.executor_exited());
+    default:
+      LOG(WARNING) << "Ignoring an empty message from agent " << agent->id;
+  }
+}
+
+void Master::RefuseAgent(const std::shared_ptr<AgentConnection>& link,
+                         const absl::Status& why) {
+  LOG(WARNING) << "Refusing agent at " << link->peer() << ": " << why;
+  MasterMessage message;
+  message.mutable_shutdown_agent()->set_message(std::string(why.message()));
+  link->Send(std::move(message));
+  link->Close(why);
+}
+
+void Master::RegisterAgent(const std::shared_ptr<AgentConnection>& link,
+                           const internal::RegisterAgent& message) {
+  if (Agent* bound = agents_.FindByLink(link->id())) {
+    LOG(WARNING) << "Agent " << bound->id << " registered again on its link";
+    return SendAgentRegistered(*bound);
+  }
+  mesos::v1::AgentInfo info = message.agent_info();
+  info.clear_id();
+  absl::StatusOr<Resources> total = ValidateAgentInfo(info);
+  if (!total.ok()) return RefuseAgent(link, total.status());
+  AgentId id = agents_.NextId();
+  info.mutable_id()->set_value(id.value());
+  if (!PersistAgent(link, info)) return;
+  Agent* agent = agents_.Add(id, std::move(info), *std::move(total));
+  agent->version = message.version();
+  agent->registered_time = loop_->Now();
+  metrics_.Increment("master/slave_registrations");
+  LOG(INFO) << "Registered agent " << id << " (" << agent->info.hostname()
+            << ") at " << link->peer() << " with " << agent->total;
+  AdmitAgent(agent, link);
+}
+
+void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
+                             const internal::ReregisterAgent& message) {
+  if (Agent* bound = agents_.FindByLink(link->id())) {
+    LOG(WARNING) << "Agent " << bound->id << " reregistered again on its link";
+    return SendAgentRegistered(*bound);
+  }
+  const mesos::v1::AgentInfo& info = message.agent_info();
+  if (!info.has_id() || info.id().value().empty()) {
+    return RefuseAgent(link, absl::InvalidArgumentError(
+                                 "reregister_agent: agent info has no id"));
+  }
+  absl::StatusOr<Resources> total = ValidateAgentInfo(info);
+  if (!total.ok()) return RefuseAgent(link, total.status());
+  if (!PersistAgent(link, info)) return;
+  AgentId id(info.id().value());
+  Agent* agent = agents_.Find(id);
+  if (agent == nullptr) {
+    agent = agents_.Add(id, info, *total);
+    agent->registered_time = loop_->Now();
+    LOG(INFO) << "Admitting agent " << id << ", unknown to this master, on "
+              << "reregistration";
+  } else {
+    ResetAgent(agent, info, *std::move(total));
+  }
+  agent->version = message.version();
+  agent->reregistered_time = loop_->Now();
+  metrics_.Increment("master/slave_reregistrations");
+  for (const mesos::v1::FrameworkInfo& framework : message.frameworks()) {
+    EnsureRecoveredFramework(framework);
+  }
+  std::set<FrameworkId> removed = ReconcileAgentTasks(agent, message);
+  ReconcileAgentExecutors(agent, message);
+  LOG(INFO) << "Reregistered agent " << id << " (" << agent->info.hostname()
+            << ") at " << link->peer() << " with " << agent->total << " and "
+            << message.tasks_size() << " tasks";
+  AdmitAgent(agent, link);
+  for (const FrameworkId& framework : removed) {
+    agent->Send(ShutdownFrameworkMessage(framework));
+  }
+}
+
+bool Master::PersistAgent(const std::shared_ptr<AgentConnection>& link,
+                          const mesos::v1::AgentInfo& info) {
+  const mesos::v1::AgentInfo* admitted =
+      registrar_.FindAgent(info.id().value());
+  if (admitted != nullptr &&
+      admitted->SerializeAsString() == info.SerializeAsString()) {
+    return true;
+  }
+  absl::Status status = registrar_.AdmitAgent(info);
+  if (status.ok()) return true;
+  LOG(ERROR) << "Could not admit agent " << info.id().value() << " at "
+             << link->peer() << ": " << status;
+  link->Close(absl::UnavailableError(absl::StrCat(
+      "master could not persist the agent's admission: ", status.message())));
+  return false;
+}
+
+void Master::ResetAgent(Agent* agent, const mesos::v1::AgentInfo& info,
+                        Resources total) {
+  if (agent->link != nullptr) {
+    agent->link->Close(
+        absl::AbortedError("agent link replaced by a newer one"));
+    agents_.SetLink(agent, nullptr);
+  }
+  loop_->Cancel(agent->ping_timer);
+  agent->ping_timer = 0;
+  for (const std::string& offer : offers_.OffersOn(agent->id)) {
+    RescindOffer(offer, /*notify=*/true);
+  }
+  allocator_.RemoveAgent(agent->id);  // Re-added with what it reports.
+  agent->info = info;
+  agent->total = std::move(total);
+}
+
+void Master::AdmitAgent(Agent* agent,
+                        const std::shared_ptr<AgentConnection>& link) {
+  agents_.SetLink(agent, link);
+  agent->active = true;
+  agent->awaiting_pong = false;
+  agent->missed_pings = 0;
+  allocator_.AddAgent(agent->id, agent->total,
+                      tasks_.UsedOnByFramework(agent->id));
+  allocator_.ActivateAgent(agent->id);
+  SendAgentRegistered(*agent);
+  loop_->Cancel(agent->ping_timer);
+  PingAgent(agent->id);
+  RequestAllocation();
+}
+
+void Master::SendAgentRegistered(const Agent& agent) {
+  MasterMessage message;
+  internal::AgentRegistered* registered = message.mutable_agent_registered();
+  registered->mutable_agent_id()->set_value(agent.id.value());
+  *registered->mutable_master_info() = info_;
+  registered->set_ping_timeout_seconds(absl::ToDoubleSeconds(
+      options_.agent_ping_timeout * options_.max_agent_ping_timeouts));
+  agent.Send(std::move(message));
+}
+
+std::set<FrameworkId> Master::ReconcileAgentTasks(
+    Agent* agent, const internal::ReregisterAgent& message) {
+  std::set<std::pair<FrameworkId, std::string>> reported;
+  std::set<FrameworkId> removed;
+  for (const mesos::v1::Task& task : message.tasks()) {
+    FrameworkId framework_id(task.framework_id().value());
+    reported.insert({framework_id, task.task_id().value()});
+    if (frameworks_.IsCompleted(framework_id)) {
+      removed.insert(framework_id);
+      continue;
+    }
+    if (tasks_.Find(framework_id, task.task_id().value()) != nullptr) continue;
+    if (frameworks_.Find(framework_id) == nullptr) {
+      mesos::v1::FrameworkInfo unknown;
+      unknown.mutable_id()->set_value(framework_id.value());
+      EnsureRecoveredFramework(unknown);
+    }
+    absl::StatusOr<Resources> resources = FromProto(task.resources());
+    if (!resources.ok()) {
+      LOG(WARNING) << "Ignoring task " << task.task_id().value()
+                   << " reported by agent " << agent->id << ": "
+                   << resources.status();
+      continue;
+    }
+    mesos::v1::Task copy = task;
+    copy.mutable_agent_id()->set_value(agent->id.value());
+    tasks_.Add(framework_id, agent->id, std::move(copy), *std::move(resources));
+  }
+  DropUnreportedTasks(agent, reported);
+  return removed;
+}
+
+// A task the master launched but the agent does not report never reached
+// it: its run_task went down with the old link.
+void Master::DropUnreportedTasks(
+    Agent* agent,
+    const std::set<std::pair<FrameworkId, std::string>>& reported) {
+  std::vector<std::pair<FrameworkId, std::string>> lost;
+  for (TrackedTask* task : tasks_.TasksOn(agent->id)) {
+    if (task->terminal() ||
+        reported.count({task->framework, task->task_id()}) > 0) {
+      continue;
+    }
+    Framework* framework = frameworks_.Find(task->framework);
+    mesos::v1::TaskState state =
+        framework != nullptr && framework->partition_aware
+            ? mesos::v1::TASK_DROPPED
+            : mesos::v1::TASK_LOST;
+    mesos::v1::TaskStatus status = MasterStatus(
+        task->task_id(), agent->id.value(), state,
+        mesos::v1::TaskStatus::REASON_RECONCILIATION,
+        "reconciliation: task unknown to the agent at reregistration");
+    task->task.set_state(state);
+    task->task.set_status_update_state(state);
+    task->task.clear_status_update_uuid();
+    TaskTracker::AddStatus(task, status);
+    CountTerminal(state);
+    LOG(WARNING) << "Task " << task->task_id() << " of framework "
+                 << task->framework << " is unknown to agent " << agent->id
+                 << "; it is " << mesos::v1::TaskState_Name(state);
+    if (framework != nullptr) SendUpdate(*framework, std::move(status));
+    lost.emplace_back(task->framework, task->task_id());
+  }
+  // No acknowledgement comes for a master's update: complete them now.
+  for (const auto& [framework, task_id] : lost) {
+    tasks_.Complete(framework, task_id);
+  }
+}
+
+void Master::ReconcileAgentExecutors(Agent* agent,
+                                     const internal::ReregisterAgent& message) {
+  std::set<std::pair<FrameworkId, std::string>> reported;
+  for (const mesos::v1::ExecutorInfo& info : message.executor_infos()) {
+    FrameworkId framework_id(info.framework_id().value());
+    if (IsCommandExecutor(info) || frameworks_.Find(framework_id) == nullptr) {
+      continue;
+    }
+    reported.insert({framework_id, info.executor_id().value()});
+    if (tasks_.FindExecutor(agent->id, framework_id,
+                            info.executor_id().value()) != nullptr) {
+      continue;
+    }
+    absl::StatusOr<Resources> resources = FromProto(info.resources());
+    if (!resources.ok()) {
+      LOG(WARNING) << "Ignoring executor " << info.executor_id().value()
+                   << " reported by agent " << agent->id << ": "
+                   << resources.status();
+      continue;
+    }
+    tasks_.AddExecutor(agent->id, framework_id, info, *std::move(resources));
+  }
+  for (const auto& [framework_id, framework] : frameworks_.all()) {
+    for (const std::string& id : tasks_.ExecutorIds(agent->id, framework_id)) {
+      if (reported.count({framework_id, id}) == 0) {
+        LOG(INFO) << "Executor " << id << " of framework " << framework_id
+                  << " is gone from agent " << agent->id;
+        tasks_.RemoveExecutor(agent->id, framework_id, id);
+      }
+    }
+  }
+}
+
+// --- Health checks and link loss ---------------------------------------------
+
+void Master::PingAgent(const AgentId& id) {
+  Agent* agent = agents_.Find(id);
+  if (agent == nullptr) return;
+  agent->ping_timer = 0;
+  if (!agent->connected() || shut_down_) return;
+  if (agent->awaiting_pong &&
+      ++agent->missed_pings >= options_.max_agent_ping_timeouts) {
+    DisconnectAgent(agent, absl::StrCat("no pong for ", agent->missed_pings,
+                                        " consecutive pings"));
+    return;
+  }
+  MasterMessage message;
+  message.mutable_ping()->set_sequence(++agent->ping_sequence);
+  agent->awaiting_pong = true;
+  agent->Send(std::move(message));
+  agent->ping_timer = loop_->PostAfter(options_.agent_ping_timeout,
+                                       [this, id] { PingAgent(id); });
+}
+
+void Master::OnAgentLinkClosed(const std::shared_ptr<AgentConnection>& link) {
+  DCHECK(loop_->IsLoopThread());
+  Agent* agent = agents_.FindByLink(link->id());
+  if (agent != nullptr) DisconnectAgent(agent, "its link closed");
+}
+
+void Master::DisconnectAgent(Agent* agent, const std::string& reason) {
+  LOG(WARNING) << "Agent " << agent->id << " (" << agent->info.hostname()
+               << ") disconnected: " << reason
+               << "; deactivating it and rescinding its offers";
+  loop_->Cancel(agent->ping_timer);
+  agent->ping_timer = 0;
+  if (agent->link != nullptr) {
+    agent->link->Close(absl::UnavailableError(
+        absl::StrCat("master dropped the agent link: ", reason)));
+    agents_.SetLink(agent, nullptr);
+  }
+  agent->active = false;
+  allocator_.DeactivateAgent(agent->id);
+  for (const std::string& offer : offers_.OffersOn(agent->id)) {
+    RescindOffer(offer, /*notify=*/true);
+  }
+}
+
+// --- Status updates and executor messages ------------------------------------
+
+void Master::OnStatusUpdate(Agent* agent,
+                            const internal::StatusUpdate& update) {
+  FrameworkId framework_id(update.framework_id().value());
+  const mesos::v1::TaskStatus& status = update.status();
+  Framework* framework = frameworks_.Find(framework_id);
+  if (framework == nullptr) {
+    metrics_.Increment("master/invalid_status_updates");
+    LOG(WARNING) << "Ignoring status update for task "
+                 << status.task_id().value() << " of "
+                 << (frameworks_.IsCompleted(framework_id) ? "removed"
+                                                           : "unknown")
+                 << " framework " << framework_id << " from agent "
+                 << agent->id;
+    if (frameworks_.IsCompleted(framework_id)) {
+      agent->Send(ShutdownFrameworkMessage(framework_id));
+    }
+    return;
+  }
+  mesos::v1::TaskStatus forwarded = status;
+  forwarded.mutable_agent_id()->set_value(agent->id.value());
+  TrackedTask* task = tasks_.Find(framework_id, status.task_id().value());
+  if (task != nullptr && task->agent == agent->id) {
+    LOG(INFO) << "Status update " << mesos::v1::TaskState_Name(status.state())
+              << " for task " << status.task_id().value() << " of framework "
+              << framework_id << " from agent " << agent->id;
+    metrics_.Increment("master/valid_status_updates");
+    UpdateTask(
+        task, forwarded,
+        update.has_latest_state() ? update.latest_state() : status.state());
+  } else {
+    metrics_.Increment("master/invalid_status_updates");
+    LOG(WARNING) << "Status update for unknown task "
+                 << status.task_id().value() << " of framework " << framework_id
+                 << " from agent " << agent->id << "; forwarding it";
+  }
+  if (framework->connected()) SendUpdate(*framework, std::move(forwarded));
+}
+
+void Master::UpdateTask(TrackedTask* task, const mesos::v1::TaskStatus& status,
+                        mesos::v1::TaskState latest) {
+  bool retry = status.has_uuid() && task->task.has_status_update_uuid() &&
+               task->task.status_update_uuid() == status.uuid();
+  if (!retry) TaskTracker::AddStatus(task, status);
+  if (status.has_uuid()) {
+    task->task.set_status_update_state(status.state());
+    task->task.set_status_update_uuid(status.uuid());
+  }
+  if (task->terminal()) return;  // A terminal state is never overwritten.
+  task->task.set_state(latest);
+  if (IsTerminalState(latest)) OnTaskTerminal(task);
+}
+
+void Master::OnExecutorToFramework(
+    Agent* agent, const internal::ExecutorToFramework& message) {
+  Framework* framework =
+      frameworks_.Find(FrameworkId(message.framework_id().value()));
+  if (framework == nullptr || !framework->connected()) {
+    VLOG(1) << "Dropping executor message for framework "
+            << message.framework_id().value() << ": not connected";
+    return;
+  }
+  SchedulerEvent event;
+  event.set_type(SchedulerEvent::MESSAGE);
+  event.mutable_message()->mutable_agent_id()->set_value(agent->id.value());
+  *event.mutable_message()->mutable_executor_id() = message.executor_id();
+  event.mutable_message()->set_data(message.data());
+  framework->Send(std::move(event));
+}
+
+void Master::OnExecutorExited(Agent* agent,
+                              const internal::ExecutorExited& message) {
+  FrameworkId framework_id(message.framework_id().value());
+  LOG(INFO) << "Executor " << message.executor_id().value() << " of framework "
+            << framework_id << " on agent " << agent->id << " exited with "
+            << message.status();
+  std::optional<TrackedExecutor> executor = tasks_.RemoveExecutor(
+      agent->id, framework_id, message.executor_id().value());
+  if (executor.has_value()) {
+    allocator_.RecoverResources(framework_id, agent->id, executor->resources,
+                                std::nullopt, loop_->Now());
+  }
+  Framework* framework = frameworks_.Find(framework_id);
+  if (framework == nullptr || !framework->connected()) return;
+  SchedulerEvent event;
+  event.set_type(SchedulerEvent::FAILURE);
+  event.mutable_failure()->mutable_agent_id()->set_value(agent->id.value());
+  *event.mutable_failure()->mutable_executor_id() = message.executor_id();
+  if (message.has_status())
+    event.mutable_failure()->set_status(message.status());
+  framework->Send(std::move(event));
+}
+
+}  // namespace agora

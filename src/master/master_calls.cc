@@ -1,0 +1,322 @@
+// Master: scheduler calls other than SUBSCRIBE and ACCEPT.
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "master/master.h"
+
+namespace agora {
+namespace {
+
+absl::Status MissingBody(SchedulerCall::Type type, absl::string_view field) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(absl::AsciiStrToLower(SchedulerCall::Type_Name(type)), ": '",
+                   field, "' is missing"));
+}
+
+}  // namespace
+
+absl::Status Master::HandleCall(const SchedulerCall& call,
+                                const std::string& stream_id) {
+  DCHECK(loop_->IsLoopThread());
+  absl::StatusOr<Framework*> framework = AuthorizeCall(call, stream_id);
+  if (!framework.ok()) {
+    LOG(WARNING) << "Rejecting " << SchedulerCall::Type_Name(call.type())
+                 << " call: " << framework.status();
+    return framework.status();
+  }
+  VLOG(1) << "Framework " << (*framework)->id << " sent "
+          << SchedulerCall::Type_Name(call.type());
+  absl::Status status = Dispatch(*framework, call);
+  if (!status.ok()) {
+    LOG(WARNING) << "Rejecting " << SchedulerCall::Type_Name(call.type())
+                 << " call of framework " << (*framework)->id << ": " << status;
+  }
+  return status;
+}
+
+absl::StatusOr<Framework*> Master::AuthorizeCall(const SchedulerCall& call,
+                                                 const std::string& stream_id) {
+  if (shut_down_) return absl::UnavailableError("master is shutting down");
+  if (call.type() == SchedulerCall::UNKNOWN) {
+    return absl::InvalidArgumentError("call: 'type' is missing or UNKNOWN");
+  }
+  if (call.type() == SchedulerCall::SUBSCRIBE) {
+    return absl::InvalidArgumentError(
+        "call: SUBSCRIBE must be sent with the Subscribe rpc");
+  }
+  if (!call.has_framework_id() || call.framework_id().value().empty()) {
+    return absl::InvalidArgumentError("call: 'framework_id' is missing");
+  }
+  FrameworkId id(call.framework_id().value());
+  Framework* framework = frameworks_.Find(id);
+  if (framework == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "framework ", id.value(),
+        frameworks_.IsCompleted(id) ? " has been removed"
+                                    : " is not known to this master"));
+  }
+  if (!framework->connected()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("framework ", id.value(), " is not subscribed"));
+  }
+  if (stream_id.empty()) {
+    return absl::PermissionDeniedError(
+        "call: metadata 'mesos-stream-id' is missing");
+  }
+  if (stream_id != framework->stream_id) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "call: stream id '", stream_id,
+        "' does not match the subscription of framework ", id.value()));
+  }
+  return framework;
+}
+
+absl::Status Master::Dispatch(Framework* framework, const SchedulerCall& call) {
+  switch (call.type()) {
+    case SchedulerCall::TEARDOWN:
+      return Teardown(framework);
+    case SchedulerCall::ACCEPT:
+      if (!call.has_accept()) return MissingBody(call.type(), "accept");
+      return Accept(framework, call.accept());
+    case SchedulerCall::DECLINE:
+      if (!call.has_decline()) return MissingBody(call.type(), "decline");
+      return Decline(framework, call.decline());
+    case SchedulerCall::REVIVE:
+      return ReviveOrSuppress(framework, call.revive().roles(), true);
+    case SchedulerCall::SUPPRESS:
+      return ReviveOrSuppress(framework, call.suppress().roles(), false);
+    case SchedulerCall::KILL:
+      if (!call.has_kill()) return MissingBody(call.type(), "kill");
+      return Kill(framework, call.kill());
+    case SchedulerCall::SHUTDOWN:
+      if (!call.has_shutdown()) return MissingBody(call.type(), "shutdown");
+      return ShutdownExecutor(framework, call.shutdown());
+    case SchedulerCall::ACKNOWLEDGE:
+      if (!call.has_acknowledge()) {
+        return MissingBody(call.type(), "acknowledge");
+      }
+      return Acknowledge(framework, call.acknowledge());
+    case SchedulerCall::RECONCILE:
+      return Reconcile(framework, call.reconcile());
+    case SchedulerCall::MESSAGE:
+      if (!call.has_message()) return MissingBody(call.type(), "message");
+      return Message(framework, call.message());
+    case SchedulerCall::REQUEST:
+      return absl::OkStatus();  // Ignored by the allocator, as in Mesos.
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("call type ", SchedulerCall::Type_Name(call.type()),
+                       " is not implemented by this master"));
+  }
+}
+
+absl::Status Master::Decline(Framework* framework,
+                             const SchedulerCall::Decline& decline) {
+  // Validate first, so that an error leaves every offer untouched.
+  for (const mesos::v1::OfferID& id : decline.offer_ids()) {
+    OutstandingOffer* offer = offers_.Find(id.value());
+    if (offer != nullptr && offer->framework != framework->id) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "decline: offer ", id.value(), " belongs to another framework"));
+    }
+  }
+  absl::Duration refuse =
+      RefuseDuration(decline.has_filters() ? &decline.filters() : nullptr);
+  for (const mesos::v1::OfferID& id : decline.offer_ids()) {
+    std::optional<OutstandingOffer> offer = TakeOffer(id.value());
+    if (!offer.has_value()) {
+      VLOG(1) << "Ignoring decline of offer " << id.value()
+              << ", which is no longer valid";
+      continue;
+    }
+    allocator_.RecoverResources(framework->id, offer->agent, offer->resources,
+                                refuse, loop_->Now());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Master::ReviveOrSuppress(
+    Framework* framework,
+    const google::protobuf::RepeatedPtrField<std::string>& roles, bool revive) {
+  std::set<std::string> set;
+  for (const std::string& role : roles) {
+    if (framework->roles.count(role) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          revive ? "revive" : "suppress", ": role '", role,
+          "' is not one of the roles of framework ", framework->id.value()));
+    }
+    set.insert(role);
+  }
+  if (revive) {
+    allocator_.ReviveOffers(framework->id, set);
+    RequestAllocation();
+  } else {
+    allocator_.SuppressOffers(framework->id, set);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Master::Kill(Framework* framework,
+                          const SchedulerCall::Kill& kill) {
+  const std::string& task_id = kill.task_id().value();
+  TrackedTask* task = tasks_.Find(framework->id, task_id);
+  if (task == nullptr) {
+    LOG(WARNING) << "Cannot kill task " << task_id << " of framework "
+                 << framework->id << ": unknown task";
+    SendUpdate(*framework,
+               MasterStatus(task_id,
+                            kill.has_agent_id() ? kill.agent_id().value() : "",
+                            mesos::v1::TASK_LOST,
+                            mesos::v1::TaskStatus::REASON_RECONCILIATION,
+                            "unknown task"));
+    return absl::OkStatus();
+  }
+  Agent* agent = agents_.Find(task->agent);
+  if (agent == nullptr || !agent->connected()) {
+    LOG(WARNING) << "Cannot kill task " << task_id << " of framework "
+                 << framework->id << " now: agent " << task->agent
+                 << " is disconnected";
+    return absl::OkStatus();
+  }
+  LOG(INFO) << "Asking agent " << agent->id << " to kill task " << task_id
+            << " of framework " << framework->id;
+  internal::MasterMessage message;
+  internal::KillTask* out = message.mutable_kill_task();
+  out->mutable_framework_id()->set_value(framework->id.value());
+  out->mutable_task_id()->set_value(task_id);
+  if (kill.has_kill_policy()) {
+    *out->mutable_kill_policy() = kill.kill_policy();
+  } else if (task->task.has_kill_policy()) {
+    *out->mutable_kill_policy() = task->task.kill_policy();
+  }
+  agent->Send(std::move(message));
+  return absl::OkStatus();
+}
+
+absl::Status Master::ShutdownExecutor(Framework* framework,
+                                      const SchedulerCall::Shutdown& shutdown) {
+  Agent* agent = agents_.Find(AgentId(shutdown.agent_id().value()));
+  if (agent == nullptr || !agent->connected()) {
+    LOG(WARNING) << "Cannot shut down executor "
+                 << shutdown.executor_id().value() << " of framework "
+                 << framework->id << ": agent " << shutdown.agent_id().value()
+                 << " is not connected";
+    return absl::OkStatus();
+  }
+  internal::MasterMessage message;
+  internal::ShutdownExecutor* out = message.mutable_shutdown_executor();
+  out->mutable_framework_id()->set_value(framework->id.value());
+  *out->mutable_executor_id() = shutdown.executor_id();
+  agent->Send(std::move(message));
+  return absl::OkStatus();
+}
+
+absl::Status Master::Acknowledge(Framework* framework,
+                                 const SchedulerCall::Acknowledge& ack) {
+  if (ack.uuid().size() != 16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "acknowledge: 'uuid' must be 16 bytes, not ", ack.uuid().size()));
+  }
+  const std::string& task_id = ack.task_id().value();
+  AgentId agent_id(ack.agent_id().value());
+  Agent* agent = agents_.Find(agent_id);
+  TrackedTask* task = tasks_.Find(framework->id, task_id);
+  const char* problem = nullptr;
+  if (agent == nullptr || !agent->connected()) {
+    problem = "its agent is not connected";
+  } else if (task != nullptr &&
+             (task->agent != agent_id ||
+              task->task.status_update_uuid() != ack.uuid())) {
+    problem = "it is not for the task's pending update";
+  }
+  if (problem != nullptr) {
+    LOG(WARNING) << "Ignoring acknowledgement for task " << task_id
+                 << " of framework " << framework->id << ": " << problem;
+    metrics_.Increment("master/invalid_status_update_acknowledgements");
+    return absl::OkStatus();
+  }
+  bool completed = false;
+  if (task != nullptr) {
+    completed = IsTerminalState(task->task.status_update_state());
+    task->task.clear_status_update_uuid();
+    if (completed && !task->terminal()) {
+      task->task.set_state(task->task.status_update_state());
+      OnTaskTerminal(task);
+    }
+  }
+  internal::MasterMessage message;
+  internal::StatusUpdateAcknowledgement* out =
+      message.mutable_acknowledgement();
+  out->mutable_framework_id()->set_value(framework->id.value());
+  out->mutable_task_id()->set_value(task_id);
+  out->set_uuid(ack.uuid());
+  agent->Send(std::move(message));
+  metrics_.Increment("master/valid_status_update_acknowledgements");
+  if (completed) tasks_.Complete(framework->id, task_id);
+  return absl::OkStatus();
+}
+
+mesos::v1::TaskStatus Master::ReconciliationStatus(
+    const TrackedTask& task) const {
+  mesos::v1::TaskState state = task.task.has_status_update_state()
+                                   ? task.task.status_update_state()
+                                   : task.task.state();
+  mesos::v1::TaskStatus status =
+      MasterStatus(task.task_id(), task.agent.value(), state,
+                   mesos::v1::TaskStatus::REASON_RECONCILIATION,
+                   "reconciliation: latest task state");
+  if (task.task.has_executor_id()) {
+    *status.mutable_executor_id() = task.task.executor_id();
+  }
+  return status;
+}
+
+absl::Status Master::Reconcile(Framework* framework,
+                               const SchedulerCall::Reconcile& reconcile) {
+  if (reconcile.tasks().empty()) {
+    for (TrackedTask* task : tasks_.TasksOf(framework->id)) {
+      SendUpdate(*framework, ReconciliationStatus(*task));
+    }
+    return absl::OkStatus();
+  }
+  for (const auto& wanted : reconcile.tasks()) {
+    TrackedTask* task = tasks_.Find(framework->id, wanted.task_id().value());
+    if (task != nullptr) {
+      SendUpdate(*framework, ReconciliationStatus(*task));
+      continue;
+    }
+    SendUpdate(
+        *framework,
+        MasterStatus(wanted.task_id().value(),
+                     wanted.has_agent_id() ? wanted.agent_id().value() : "",
+                     mesos::v1::TASK_LOST,
+                     mesos::v1::TaskStatus::REASON_RECONCILIATION,
+                     "reconciliation: task is unknown"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Master::Message(Framework* framework,
+                             const SchedulerCall::Message& message) {
+  Agent* agent = agents_.Find(AgentId(message.agent_id().value()));
+  if (agent == nullptr || !agent->connected()) {
+    LOG(WARNING) << "Dropping message of framework " << framework->id
+                 << " to executor " << message.executor_id().value()
+                 << ": agent " << message.agent_id().value()
+                 << " is not connected";
+    metrics_.Increment("master/invalid_framework_to_executor_messages");
+    return absl::OkStatus();
+  }
+  internal::MasterMessage out;
+  internal::FrameworkToExecutor* relay = out.mutable_framework_to_executor();
+  relay->mutable_framework_id()->set_value(framework->id.value());
+  *relay->mutable_executor_id() = message.executor_id();
+  relay->set_data(message.data());
+  agent->Send(std::move(out));
+  metrics_.Increment("master/valid_framework_to_executor_messages");
+  return absl::OkStatus();
+}
+
+}  // namespace agora

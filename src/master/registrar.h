@@ -1,0 +1,43 @@
+// Registrar: the master's durable record of admitted agents, on top of a
+// Registry back-end. Every change is written first and applied to the
+// in-memory copy only when the write succeeded, so the master never acts on
+// an admission that is not durable (Mesos's registrar).
+//
+// Thread rule: master loop only.
+#ifndef AGORA_MASTER_REGISTRAR_H_
+#define AGORA_MASTER_REGISTRAR_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "agora/internal/registry.pb.h"
+#include "master/registry.h"
+#include "mesos/v1/mesos.pb.h"
+
+namespace agora {
+
+class Registrar {
+ public:
+  explicit Registrar(std::unique_ptr<Registry> registry);
+
+  // Loads the stored state; errors as Registry::Recover().
+  absl::Status Recover();
+
+  // Records `info` (which must carry an id) as admitted, replacing a record
+  // with the same id. Returns the back-end's error when the write failed;
+  // the state is then unchanged.
+  absl::Status AdmitAgent(const mesos::v1::AgentInfo& info);
+
+  // The admitted record with that id, or null.
+  const mesos::v1::AgentInfo* FindAgent(const std::string& agent_id) const;
+  const internal::Registry& state() const { return state_; }
+  std::string Describe() const { return registry_->Describe(); }
+
+ private:
+  std::unique_ptr<Registry> registry_;
+  internal::Registry state_;
+};
+
+}  // namespace agora
+
+#endif  // AGORA_MASTER_REGISTRAR_H_

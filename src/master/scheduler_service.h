@@ -1,0 +1,42 @@
+// SchedulerService: the gRPC edge of the scheduler API (agora.v1.Scheduler).
+// Subscribe opens a bounded event stream (a framework that falls
+// `max_queued` events behind is disconnected), sends the stream id as
+// initial metadata `mesos-stream-id` and hands the stream to the master's
+// loop. Call posts to the loop and finishes the RPC from there.
+//
+// Thread rule: handlers run on gRPC threads and only post to the loop.
+#ifndef AGORA_MASTER_SCHEDULER_SERVICE_H_
+#define AGORA_MASTER_SCHEDULER_SERVICE_H_
+
+#include <cstddef>
+
+#include "agora/v1/service.grpc.pb.h"
+#include "common/event_loop.h"
+#include "master/master.h"
+
+namespace agora {
+
+inline constexpr char kStreamIdMetadata[] = "mesos-stream-id";
+
+class SchedulerService final : public agora::v1::Scheduler::CallbackService {
+ public:
+  // `loop` and `master` must outlive the gRPC server.
+  SchedulerService(EventLoop* loop, Master* master, size_t max_queued);
+
+  grpc::ServerWriteReactor<mesos::v1::scheduler::Event>* Subscribe(
+      grpc::CallbackServerContext* context,
+      const mesos::v1::scheduler::Call* call) override;
+
+  grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context,
+                                 const mesos::v1::scheduler::Call* call,
+                                 agora::v1::CallResponse* response) override;
+
+ private:
+  EventLoop* const loop_;
+  Master* const master_;
+  const size_t max_queued_;
+};
+
+}  // namespace agora
+
+#endif  // AGORA_MASTER_SCHEDULER_SERVICE_H_
