@@ -36,7 +36,8 @@ Master::Master(MasterOptions options, EventLoop* loop,
       frameworks_(master_id_, options_.max_completed_frameworks),
       agents_(master_id_),
       offers_(master_id_),
-      tasks_(options_.max_completed_tasks_per_framework) {
+      tasks_(options_.max_completed_tasks_per_framework),
+      unreachable_tasks_(options_.max_unreachable_tasks_per_framework) {
   RegisterGauges();
 }
 
@@ -109,7 +110,9 @@ void Master::OnAllocationTimer() {
 
 void Master::RunAllocation() {
   if (shut_down_) return;
+  const absl::Time started = absl::Now();  // Wall time, even in tests.
   std::vector<Allocation> allocations = allocator_.Allocate(loop_->Now());
+  allocation_run_ms_.Record(absl::Now() - started);
   std::map<FrameworkId, SchedulerEvent> events;
   for (const Allocation& allocation : allocations) {
     MakeOffer(allocation, &events);
@@ -236,16 +239,29 @@ void Master::SendUpdate(const Framework& framework,
 // ------------------------------------------------------------------
 
 void Master::RegisterGauges() {
-  for (const char* name :
-       {"master/tasks_finished", "master/tasks_failed", "master/tasks_killed",
-        "master/tasks_lost", "master/tasks_error", "master/tasks_dropped",
-        "master/tasks_gone", "master/tasks_gone_by_operator",
-        "master/slave_registrations", "master/slave_reregistrations",
-        "master/invalid_status_update_acknowledgements",
-        "master/valid_status_update_acknowledgements",
-        "master/invalid_status_updates", "master/valid_status_updates",
-        "master/invalid_framework_to_executor_messages",
-        "master/valid_framework_to_executor_messages"}) {
+  for (const char* name : {"master/tasks_finished",
+                           "master/tasks_failed",
+                           "master/tasks_killed",
+                           "master/tasks_lost",
+                           "master/tasks_error",
+                           "master/tasks_dropped",
+                           "master/tasks_gone",
+                           "master/tasks_gone_by_operator",
+                           "master/slave_registrations",
+                           "master/slave_reregistrations",
+                           "master/slave_removals",
+                           "master/slave_removals/reason_registered",
+                           "master/slave_removals/reason_unhealthy",
+                           "master/slave_removals/reason_unregistered",
+                           "master/slave_unreachable_scheduled",
+                           "master/slave_unreachable_completed",
+                           "master/slave_unreachable_canceled",
+                           "master/invalid_status_update_acknowledgements",
+                           "master/valid_status_update_acknowledgements",
+                           "master/invalid_status_updates",
+                           "master/valid_status_updates",
+                           "master/invalid_framework_to_executor_messages",
+                           "master/valid_framework_to_executor_messages"}) {
     metrics_.Increment(name, 0);
   }
   RegisterTaskGauges();
@@ -272,7 +288,12 @@ void Master::RegisterTaskGauges() {
     metrics_.AddGauge("master/tasks_" + name, [this, state] {
       auto counts = tasks_.CountByState();
       auto it = counts.find(state);
-      return it == counts.end() ? 0.0 : static_cast<double>(it->second);
+      double n = it == counts.end() ? 0.0 : static_cast<double>(it->second);
+      // Tasks of agents marked unreachable are kept apart.
+      if (state == mesos::v1::TASK_UNREACHABLE) {
+        n += static_cast<double>(unreachable_tasks_.CountInState(state));
+      }
+      return n;
     });
   }
 }
@@ -294,6 +315,9 @@ void Master::RegisterClusterGauges() {
   metrics_.AddGauge(
       "master/slaves_disconnected",
       count_agents([](const Agent& a) { return !a.connected(); }));
+  metrics_.AddGauge("master/slaves_unreachable", [this] {
+    return static_cast<double>(registrar_.unreachable().size());
+  });
   auto count_frameworks = [this](bool connected) {
     return [this, connected] {
       double n = 0;
@@ -326,7 +350,9 @@ void Master::RegisterClusterGauges() {
 }
 
 std::map<std::string, double> Master::MetricsSnapshot() const {
-  return metrics_.Snapshot();
+  std::map<std::string, double> out = metrics_.Snapshot();
+  allocation_run_ms_.AddTo(&out);
+  return out;
 }
 
 }  // namespace agora

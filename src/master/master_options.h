@@ -38,6 +38,7 @@ struct MasterOptions {
   size_t max_agent_messages_queued = 10000;
   size_t max_completed_tasks_per_framework = 1000;
   size_t max_completed_frameworks = 50;
+  size_t max_unreachable_tasks_per_framework = 1000;
   // The allocator's agent shuffle (Mesos shuffles each cycle).
   bool shuffle_agents = true;
 };
