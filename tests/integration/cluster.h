@@ -66,7 +66,8 @@ class LocalCluster {
  public:
   struct Options {
     int agents = 1;
-    std::string agent_resources = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
+    std::string agent_resources =
+        "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
     std::vector<std::string> master_flags;
     std::vector<std::string> agent_flags;
   };
@@ -80,6 +81,7 @@ class LocalCluster {
   const Ports& agent_ports(int i = 0) const { return agent_ports_[i]; }
   std::string agent_work_dir(int i = 0) const;
   Subprocess* master() { return master_.get(); }
+  Subprocess* agent(int i = 0) { return agents_[i].get(); }
 
   // Waits until the master's /state lists `n` active agents.
   absl::Status WaitForAgents(int n, absl::Duration timeout = absl::Seconds(30));
@@ -90,8 +92,9 @@ class LocalCluster {
     int exit_code = -1;
     std::string output;
   };
-  absl::StatusOr<ExecuteResult> Execute(const std::vector<std::string>& args,
-                                        absl::Duration timeout = absl::Seconds(120));
+  absl::StatusOr<ExecuteResult> Execute(
+      const std::vector<std::string>& args,
+      absl::Duration timeout = absl::Seconds(120));
 
  private:
   std::string root_;
