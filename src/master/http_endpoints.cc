@@ -1,10 +1,13 @@
 #include "master/http_endpoints.h"
 
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "httplib.h"
 #include "master/state_snapshot.h"
@@ -41,19 +44,70 @@ TaskQuery TaskQueryOf(const httplib::Request& request) {
   return query;
 }
 
-// A handler that takes a snapshot on the loop (the only work done there)
-// and renders it with `render` on the HTTP thread.
+// Concurrent state requests share one snapshot, as long as it is taken after
+// each of them arrived (Mesos batches its read-only requests the same way):
+// a request joins the pending snapshot unless the loop has already started
+// taking it, otherwise it asks for a new one.
+class SnapshotSource : public std::enable_shared_from_this<SnapshotSource> {
+ public:
+  SnapshotSource(EventLoop* loop, Master* master)
+      : loop_(loop), master_(master) {}
+
+  // Null when the loop did not answer within `timeout`.
+  std::shared_ptr<const StateSnapshot> Get(absl::Duration timeout) {
+    std::shared_future<std::shared_ptr<const StateSnapshot>> future;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pending_ == nullptr || pending_->started) {
+        pending_ = std::make_shared<Pending>();
+        pending_->future = pending_->promise.get_future().share();
+        loop_->Post([self = shared_from_this(), pending = pending_] {
+          self->Take(pending);
+        });
+      }
+      future = pending_->future;
+    }
+    if (future.wait_for(absl::ToChronoNanoseconds(timeout)) !=
+        std::future_status::ready) {
+      return nullptr;
+    }
+    return future.get();
+  }
+
+ private:
+  struct Pending {
+    bool started = false;  // Guarded by SnapshotSource::mu_.
+    std::promise<std::shared_ptr<const StateSnapshot>> promise;
+    std::shared_future<std::shared_ptr<const StateSnapshot>> future;
+  };
+
+  // On the loop.
+  void Take(const std::shared_ptr<Pending>& pending) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending->started = true;
+    }
+    pending->promise.set_value(master_->Snapshot());
+  }
+
+  EventLoop* const loop_;
+  Master* const master_;
+  std::mutex mu_;
+  std::shared_ptr<Pending> pending_ ABSL_GUARDED_BY(mu_);
+};
+
+// A handler that gets a snapshot (the only work done on the loop) and
+// renders it with `render` on the HTTP thread.
 using Render = std::function<nlohmann::json(const StateSnapshot&,
                                             const httplib::Request&)>;
-HttpServer::Handler SnapshotHandler(EventLoop* loop, Master* master,
+HttpServer::Handler SnapshotHandler(std::shared_ptr<SnapshotSource> source,
                                     Render render) {
-  return [loop, master, render](const httplib::Request& request) {
-    std::optional<std::shared_ptr<const StateSnapshot>> snapshot =
-        RunOnLoop<std::shared_ptr<const StateSnapshot>>(
-            loop, [master] { return master->Snapshot(); });
-    if (!snapshot.has_value()) return Unavailable();
+  return [source, render](const httplib::Request& request) {
+    std::shared_ptr<const StateSnapshot> snapshot =
+        source->Get(absl::Seconds(10));
+    if (snapshot == nullptr) return Unavailable();
     return HttpResponse{200, "application/json",
-                        render(**snapshot, request).dump()};
+                        render(*snapshot, request).dump()};
   };
 }
 
@@ -71,29 +125,30 @@ void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master) {
   };
   Route(server, "/health", health);
 
+  auto source = std::make_shared<SnapshotSource>(loop, master);
   HttpServer::Handler state = SnapshotHandler(
-      loop, master, [](const StateSnapshot& s, const httplib::Request&) {
+      source, [](const StateSnapshot& s, const httplib::Request&) {
         return RenderState(s);
       });
   Route(server, "/state", state);
   Route(server, "/state.json", state);
   Route(server, "/frameworks",
-        SnapshotHandler(loop, master,
+        SnapshotHandler(source,
                         [](const StateSnapshot& s, const httplib::Request& r) {
                           return RenderFrameworks(s, Param(r, "framework_id"));
                         }));
   Route(server, "/slaves",
-        SnapshotHandler(loop, master,
+        SnapshotHandler(source,
                         [](const StateSnapshot& s, const httplib::Request& r) {
                           return RenderAgents(s, Param(r, "slave_id"));
                         }));
   Route(server, "/tasks",
-        SnapshotHandler(loop, master,
+        SnapshotHandler(source,
                         [](const StateSnapshot& s, const httplib::Request& r) {
                           return RenderTasks(s, TaskQueryOf(r));
                         }));
   Route(server, "/roles",
-        SnapshotHandler(loop, master,
+        SnapshotHandler(source,
                         [](const StateSnapshot& s, const httplib::Request&) {
                           return RenderRoles(s);
                         }));
