@@ -67,6 +67,11 @@ void Master::Start(const std::string& ip, int grpc_port) {
   address->set_port(grpc_port);
   allocation_timer_ = loop_->PostAfter(options_.allocation_interval,
                                        [this] { OnAllocationTimer(); });
+  if (registrar_.state().agents_size() > 0) {
+    reregister_timer_ =
+        loop_->PostAfter(options_.agent_reregister_timeout,
+                         [this] { OnAgentReregisterTimeout(); });
+  }
 }
 
 void Master::Shutdown() {
@@ -75,6 +80,7 @@ void Master::Shutdown() {
   shut_down_ = true;
   LOG(INFO) << "Master " << master_id_ << " shutting down";
   loop_->Cancel(allocation_timer_);
+  loop_->Cancel(reregister_timer_);
   const absl::Status bye = absl::UnavailableError("master is shutting down");
   for (const auto& [id, framework] : frameworks_.all()) {
     loop_->Cancel(framework->heartbeat_timer);
@@ -256,6 +262,7 @@ void Master::RegisterGauges() {
                            "master/slave_unreachable_scheduled",
                            "master/slave_unreachable_completed",
                            "master/slave_unreachable_canceled",
+                           "master/recovery_slave_removals",
                            "master/invalid_status_update_acknowledgements",
                            "master/valid_status_update_acknowledgements",
                            "master/invalid_status_updates",

@@ -199,6 +199,9 @@ class Master {
   void RemoveAgent(Agent* agent, const std::string& message,
                    std::optional<absl::Time> unreachable_time);
   void SendAgentLost(const AgentId& id);
+  // --agent_reregister_timeout after Start(): agents recovered from the
+  // registry that have not reregistered are marked unreachable.
+  void OnAgentReregisterTimeout();
   // An unreachable (or unknown) agent came back: tells the frameworks the
   // reported state of each task with REASON_AGENT_REREGISTERED.
   void AnnounceReregisteredTasks(const internal::ReregisterAgent& message,
@@ -260,6 +263,7 @@ class Master {
   TimerMetric allocation_run_ms_{"allocator/mesos/allocation_run_ms"};
 
   EventLoop::TimerId allocation_timer_ = 0;
+  EventLoop::TimerId reregister_timer_ = 0;
   bool allocation_pending_ = false;
   bool shut_down_ = false;
 };

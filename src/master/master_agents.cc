@@ -525,6 +525,39 @@ void Master::SendAgentLost(const AgentId& id) {
   }
 }
 
+void Master::OnAgentReregisterTimeout() {
+  reregister_timer_ = 0;
+  if (shut_down_) return;
+  std::vector<mesos::v1::AgentInfo> missing;
+  for (const auto& admitted : registrar_.state().agents()) {
+    if (IsRecoveredAgent(AgentId(admitted.info().id().value()))) {
+      missing.push_back(admitted.info());
+    }
+  }
+  const std::string message =
+      absl::StrCat("did not reregister within ",
+                   absl::FormatDuration(options_.agent_reregister_timeout),
+                   " after master failover");
+  for (const mesos::v1::AgentInfo& info : missing) {
+    metrics_.Increment("master/slave_unreachable_scheduled");
+    absl::Status status =
+        registrar_.MarkUnreachable(info.id().value(), loop_->Now());
+    if (!status.ok()) {
+      LOG(ERROR) << "Failed to mark recovered agent " << info.id().value()
+                 << " unreachable: " << status;
+      metrics_.Increment("master/slave_unreachable_canceled");
+      continue;
+    }
+    LOG(INFO) << "Marked agent " << info.id().value() << " (" << info.hostname()
+              << ") unreachable: " << message;
+    metrics_.Increment("master/slave_unreachable_completed");
+    metrics_.Increment("master/slave_removals");
+    metrics_.Increment("master/slave_removals/reason_unhealthy");
+    metrics_.Increment("master/recovery_slave_removals");
+    SendAgentLost(AgentId(info.id().value()));
+  }
+}
+
 void Master::AnnounceReregisteredTasks(const internal::ReregisterAgent& message,
                                        const std::string& why) {
   for (const mesos::v1::Task& task : message.tasks()) {

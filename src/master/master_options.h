@@ -29,6 +29,9 @@ struct MasterOptions {
   absl::Duration allocation_interval = absl::Seconds(1);
   absl::Duration agent_ping_timeout = absl::Seconds(15);
   int max_agent_ping_timeouts = 5;
+  // Agents in the registry must reregister this long after the master
+  // starts, or they are marked unreachable (--agent_reregister_timeout).
+  absl::Duration agent_reregister_timeout = absl::Minutes(10);
   // Unset: offers never time out (Mesos's default).
   std::optional<absl::Duration> offer_timeout;
 

@@ -227,5 +227,32 @@ TEST_F(MasterReconcileTest, TasksOnAgentsNotYetBackAfterFailoverGetNoReply) {
   ExpectReply(aware, "anywhere", mesos::v1::TASK_UNKNOWN);
 }
 
+TEST_F(MasterReconcileTest, AgentsNotBackInTimeBecomeUnreachable) {
+  std::string dir = ::testing::TempDir() + "/reregister-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  MasterOptions options = TestMasterOptions();
+  options.registry = RegistryKind::kLocal;
+  options.work_dir = dir;
+  StartMaster(options);
+  std::string agent_id = AddAgent()->agent_id();
+  agents_.clear();
+  server_.reset();
+  options.agent_reregister_timeout = absl::Milliseconds(500);
+  StartMaster(options);
+  FakeScheduler* aware = AddFramework(Info("pa", true));
+
+  auto lost = aware->Take(Event::FAILURE);
+  ASSERT_TRUE(lost.has_value());
+  EXPECT_EQ(lost->failure().agent_id().value(), agent_id);
+  nlohmann::json slaves = GetJson(*server_, "/slaves");
+  EXPECT_EQ(slaves["recovered_slaves"].size(), 0u);
+  ASSERT_EQ(slaves["unreachable_slaves"].size(), 1u) << slaves.dump();
+  EXPECT_EQ(Metrics()["master/slave_removals/reason_unhealthy"], 1.0);
+  // Reconciliation is answered again.
+  ASSERT_TRUE(aware->Send(Reconcile({{"t", agent_id}, {"u", ""}})).ok());
+  ExpectReply(aware, "t", mesos::v1::TASK_UNREACHABLE, true);
+  ExpectReply(aware, "u", mesos::v1::TASK_UNKNOWN);
+}
+
 }  // namespace
 }  // namespace agora::testing
