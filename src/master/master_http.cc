@@ -79,6 +79,8 @@ std::shared_ptr<const StateSnapshot> Master::Snapshot() {
     FrameworkSnapshot& out = state->completed_frameworks.emplace_back();
     out.id = FrameworkId(done.info.id().value());
     out.info = done.info;
+    absl::StatusOr<std::set<std::string>> roles = FrameworkRoles(done.info);
+    if (roles.ok()) out.roles = *std::move(roles);
     out.registered_time = done.registered_time;
     out.unregistered_time = done.unregistered_time;
     out.completed_tasks.begin = state->tasks.size();
