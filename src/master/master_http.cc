@@ -1,5 +1,6 @@
 // Master: the snapshot behind the read-only HTTP endpoints. The loop only
 // copies (state_snapshot.h); rendering happens on the HTTP thread.
+#include <map>
 #include <memory>
 
 #include "glog/logging.h"
@@ -66,15 +67,18 @@ std::shared_ptr<const StateSnapshot> Master::Snapshot() {
     }
     out.completed_tasks.end = state->tasks.size();
   }
-  for (const auto& [agent_id, agent] : agents_.all()) {
-    for (FrameworkSnapshot& framework : state->frameworks) {
-      for (const std::string& executor :
-           tasks_.ExecutorIds(agent_id, framework.id)) {
-        framework.executors.push_back(ExecutorSnapshot{
-            agent_id, *tasks_.FindExecutor(agent_id, framework.id, executor)});
-      }
-    }
+  std::map<FrameworkId, FrameworkSnapshot*> by_id;
+  for (FrameworkSnapshot& framework : state->frameworks) {
+    by_id[framework.id] = &framework;
   }
+  tasks_.ForEachExecutor([&by_id](const AgentId& agent,
+                                  const FrameworkId& framework,
+                                  const TrackedExecutor& executor) {
+    auto it = by_id.find(framework);
+    if (it != by_id.end()) {
+      it->second->executors.push_back(ExecutorSnapshot{agent, executor});
+    }
+  });
   for (const CompletedFramework& done : frameworks_.completed()) {
     FrameworkSnapshot& out = state->completed_frameworks.emplace_back();
     out.id = FrameworkId(done.info.id().value());

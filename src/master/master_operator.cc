@@ -97,17 +97,13 @@ absl::StatusOr<OperatorResponse> Master::HandleOperatorCall(
       *state->mutable_get_frameworks() = GetFrameworks();
       *state->mutable_get_tasks() = GetTasks();
       auto* executors = state->mutable_get_executors();
-      for (const auto& [agent_id, agent] : agents_.all()) {
-        for (const auto& [id, framework] : frameworks_.all()) {
-          for (const std::string& executor_id :
-               tasks_.ExecutorIds(agent_id, id)) {
-            auto* out = executors->add_executors();
-            *out->mutable_executor_info() =
-                tasks_.FindExecutor(agent_id, id, executor_id)->info;
-            out->mutable_agent_id()->set_value(agent_id.value());
-          }
-        }
-      }
+      tasks_.ForEachExecutor([executors](const AgentId& agent,
+                                         const FrameworkId&,
+                                         const TrackedExecutor& executor) {
+        auto* out = executors->add_executors();
+        *out->mutable_executor_info() = executor.info;
+        out->mutable_agent_id()->set_value(agent.value());
+      });
       return response;
     }
     case OperatorCall::MARK_AGENT_GONE: {

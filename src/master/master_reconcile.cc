@@ -52,10 +52,11 @@ std::optional<mesos::v1::TaskStatus> Master::UnknownTaskStatus(
                         mesos::v1::TaskStatus::REASON_RECONCILIATION, message);
   };
   if (!agent_id.has_value()) {
-    for (const auto& agent : registrar_.state().agents()) {
-      if (IsRecoveredAgent(AgentId(agent.info().id().value()))) {
-        return std::nullopt;
-      }
+    // Every registered agent is admitted in the registry, so any surplus
+    // of admitted agents is recovered ones.
+    if (static_cast<size_t>(registrar_.state().agents_size()) >
+        agents_.all().size()) {
+      return std::nullopt;
     }
     return reply(mesos::v1::TASK_UNKNOWN, "Reconciliation: Task is unknown");
   }

@@ -91,6 +91,16 @@ class TaskTracker {
                                        const FrameworkId& framework) const;
   std::vector<const TrackedExecutor*> ExecutorsOf(
       const FrameworkId& framework) const;
+  // Calls `fn(agent, framework, executor)` for every executor, ordered by
+  // (agent, framework, executor id).
+  template <typename Fn>
+  void ForEachExecutor(Fn fn) const {
+    for (const auto& [key, executors] : executors_) {
+      for (const auto& [id, executor] : executors) {
+        fn(key.first, key.second, executor);
+      }
+    }
+  }
 
   // Resources of non-terminal tasks plus executors, allocation roles kept.
   Resources UsedOn(const AgentId& agent) const;
