@@ -31,11 +31,11 @@ mesos::v1::FrameworkInfo FrameworkInfoWith(const std::string& name,
 
 class MasterPartitionTest : public MasterFixture {
  protected:
-  // Pings every 100 ms; two misses make an agent unreachable.
+  // Pings every 100 ms; three misses in a row make an agent unreachable.
   static MasterOptions FastHealthChecks() {
     MasterOptions options = TestMasterOptions();
     options.agent_ping_timeout = absl::Milliseconds(100);
-    options.max_agent_ping_timeouts = 2;
+    options.max_agent_ping_timeouts = 3;
     return options;
   }
 

@@ -114,7 +114,7 @@ class MasterReconcileTest : public MasterFixture {
 TEST_F(MasterReconcileTest, ExplicitRepliesFollowMesosTable) {
   MasterOptions options = TestMasterOptions();
   options.agent_ping_timeout = absl::Milliseconds(100);
-  options.max_agent_ping_timeouts = 2;
+  options.max_agent_ping_timeouts = 3;
   StartMaster(options);
   FakeAgent* registered = AddAgent("registered");
   FakeAgent* partitioned = AddAgent("partitioned");
@@ -162,7 +162,7 @@ TEST_F(MasterReconcileTest, ExplicitRepliesFollowMesosTable) {
 TEST_F(MasterReconcileTest, ImplicitCoversKnownTasksOnly) {
   MasterOptions options = TestMasterOptions();
   options.agent_ping_timeout = absl::Milliseconds(100);
-  options.max_agent_ping_timeouts = 2;
+  options.max_agent_ping_timeouts = 3;
   StartMaster(options);
   FakeAgent* healthy = AddAgent("healthy");
   FakeAgent* partitioned = AddAgent("partitioned");
