@@ -2,6 +2,7 @@
 // become unreachable (registry, tasks, offers, resources, FAILURE events)
 // and come back with REASON_AGENT_REREGISTERED; link loss loses the tasks
 // of non-checkpointing frameworks; MARK_AGENT_GONE over the operator API.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -237,6 +238,59 @@ TEST_F(MasterPartitionTest, UnreachableAgentComesBackWithItsTasks) {
   EXPECT_EQ(fw["tasks"].size(), 1u);
   EXPECT_EQ(fw["unreachable_tasks"].size(), 0u);
   EXPECT_EQ(State()["slaves"].size(), 1u);
+}
+
+// An in-memory registry whose writes fail while `fail` is set.
+class FlakyRegistry : public Registry {
+ public:
+  explicit FlakyRegistry(std::shared_ptr<std::atomic<bool>> fail)
+      : fail_(std::move(fail)) {}
+  absl::StatusOr<internal::Registry> Recover() override { return state_; }
+  absl::Status Store(const internal::Registry& state) override {
+    if (*fail_) return absl::UnavailableError("disk on fire");
+    state_ = state;
+    return absl::OkStatus();
+  }
+  std::string Describe() const override { return "flaky"; }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> fail_;
+  internal::Registry state_;
+};
+
+TEST_F(MasterPartitionTest, UnreachableOnlyOnceDurableAndCanceledByAPong) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  auto server = MasterServer::Start(FastHealthChecks(),
+                                    std::make_unique<FlakyRegistry>(fail));
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  FakeAgent* agent = AddAgent();
+  // Waits until the master has sent `n` more pings (health-check ticks).
+  auto wait_ticks = [agent](size_t n) {
+    auto pings = [agent] {
+      size_t count = 0;
+      for (const auto& m : agent->All()) count += m.has_ping() ? 1 : 0;
+      return count;
+    };
+    size_t target = pings() + n;
+    return WaitUntil([&] { return pings() >= target; });
+  };
+  *fail = true;
+  agent->set_answer_pings(false);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Metrics()["master/slave_unreachable_scheduled"] == 1.0; }));
+  // The write failed: the agent is still registered and retried each tick.
+  ASSERT_TRUE(wait_ticks(3));
+  EXPECT_EQ(Metrics()["master/slave_unreachable_completed"], 0.0);
+  EXPECT_EQ(State()["slaves"].size(), 1u);
+  agent->set_answer_pings(true);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Metrics()["master/slave_unreachable_canceled"] == 1.0; }));
+  *fail = false;
+  ASSERT_TRUE(wait_ticks(4));  // Healthy ticks.
+  EXPECT_EQ(State()["slaves"].size(), 1u);
+  EXPECT_EQ(Metrics()["master/slave_unreachable_completed"], 0.0);
+  EXPECT_FALSE(agent->WaitForEnd(absl::Milliseconds(1)).has_value());
 }
 
 TEST_F(MasterPartitionTest, LinkLossLosesOnlyNonCheckpointingTasks) {
