@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "agora/scheduler.h"
+#include "agora/v1/service.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "integration/cluster.h"
 #include "nlohmann/json.hpp"
@@ -141,6 +143,57 @@ TEST(PartitionTest, FrozenAgentIsUnreachableThenComesBackWithItsTask) {
   EXPECT_EQ(snapshot["master/tasks_running"], 1.0);
   EXPECT_FALSE(scheduler.Saw(
       [](const TaskStatus& s) { return s.state() == mesos::v1::TASK_LOST; }));
+
+  driver.stop();
+  driver.join();
+}
+
+// MARK_AGENT_GONE over agora.v1.Operator/Call: the framework's task is
+// TASK_GONE_BY_OPERATOR and the real agent shuts itself down (exit 0).
+TEST(PartitionTest, AgentMarkedGoneShutsDown) {
+  LocalCluster::Options options;
+  auto cluster = LocalCluster::Start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->WaitForAgents(1).ok());
+
+  OneLongTask scheduler;
+  mesos::v1::FrameworkInfo info;
+  info.set_name("partition-aware");
+  info.set_user("");
+  info.set_checkpoint(true);
+  info.add_capabilities()->set_type(
+      mesos::v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  AgoraSchedulerDriver driver(&scheduler, info, (*cluster)->master_address());
+  ASSERT_EQ(driver.start(), mesos::v1::DRIVER_RUNNING);
+  std::string agent_id;
+  ASSERT_TRUE(WaitFor([&] {
+    return scheduler.Saw([&](const TaskStatus& s) {
+      agent_id = s.agent_id().value();
+      return s.state() == mesos::v1::TASK_RUNNING;
+    });
+  }));
+
+  auto stub = agora::v1::Operator::NewStub(grpc::CreateChannel(
+      (*cluster)->master_address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  mesos::v1::master::Call call;
+  call.set_type(mesos::v1::master::Call::MARK_AGENT_GONE);
+  call.mutable_mark_agent_gone()->mutable_agent_id()->set_value(agent_id);
+  mesos::v1::master::Response response;
+  grpc::Status status = stub->Call(&context, call, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  ASSERT_TRUE(WaitFor([&] {
+    return scheduler.Saw([](const TaskStatus& s) {
+      return s.state() == mesos::v1::TASK_GONE_BY_OPERATOR &&
+             s.reason() == TaskStatus::REASON_AGENT_REMOVED_BY_OPERATOR;
+    });
+  }));
+  absl::StatusOr<int> exit = (*cluster)->agent()->Wait(absl::Seconds(20));
+  ASSERT_TRUE(exit.ok()) << "the agent kept running after being marked gone";
+  EXPECT_EQ(*exit, 0);
+  EXPECT_NE((*cluster)->agent()->Log().find("Agent has been marked gone"),
+            std::string::npos);
 
   driver.stop();
   driver.join();
