@@ -1,5 +1,7 @@
 #include "common/http_server.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "httplib.h"
@@ -41,6 +43,14 @@ absl::StatusOr<int> HttpServer::Start(const std::string& ip, int port) {
         absl::StrCat("failed to bind HTTP on ", ip, ":", port));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() is a no-op until the listen loop runs; a Stop() right
+  // after Start() would then leave the thread blocked in accept() forever.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!server_->is_running() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
   return bound;
 }
 

@@ -182,6 +182,14 @@ class Master {
                                const internal::ReregisterAgent& message);
   void AdmitAgent(Agent* agent, const std::shared_ptr<AgentConnection>& link);
   void SendAgentRegistered(const Agent& agent);
+  void OnStatusUpdate(Agent* agent, const internal::StatusUpdate& update);
+  void UpdateTask(TrackedTask* task, const mesos::v1::TaskStatus& status,
+                  mesos::v1::TaskState latest);
+  void OnExecutorToFramework(Agent* agent,
+                             const internal::ExecutorToFramework& message);
+  void OnExecutorExited(Agent* agent, const internal::ExecutorExited& message);
+
+  // master_partitions.cc
   void PingAgent(const AgentId& id);
   void OnPong(Agent* agent);
   // The link closed: the agent is deactivated and the tasks of frameworks
@@ -206,12 +214,6 @@ class Master {
   // reported state of each task with REASON_AGENT_REREGISTERED.
   void AnnounceReregisteredTasks(const internal::ReregisterAgent& message,
                                  const std::string& why);
-  void OnStatusUpdate(Agent* agent, const internal::StatusUpdate& update);
-  void UpdateTask(TrackedTask* task, const mesos::v1::TaskStatus& status,
-                  mesos::v1::TaskState latest);
-  void OnExecutorToFramework(Agent* agent,
-                             const internal::ExecutorToFramework& message);
-  void OnExecutorExited(Agent* agent, const internal::ExecutorExited& message);
 
   // master.cc: allocation, offers, shared helpers.
   void RequestAllocation();
