@@ -36,12 +36,23 @@ void Allocator::Impl::Shuffle(std::vector<AgentState*>* agents) {
   }
 }
 
-bool Allocator::Impl::MeetsMinimum(const Quantities& offer) const {
-  if (min_allocatable_.empty()) return true;
-  for (const Quantities& minimum : min_allocatable_) {
+bool Allocator::Impl::MeetsMinimum(
+    const Quantities& offer, const std::vector<Quantities>& minimums) const {
+  if (minimums.empty()) return true;
+  for (const Quantities& minimum : minimums) {
     if (ContainsQuantities(offer, minimum)) return true;
   }
   return false;
+}
+
+bool Allocator::Impl::FrameworkMeetsMinimum(const FrameworkState& framework,
+                                            const std::string& role,
+                                            const Quantities& offer,
+                                            bool meets_global) const {
+  if (framework.min_allocatable.empty()) return meets_global;
+  auto it = framework.min_allocatable.find(role);
+  if (it == framework.min_allocatable.end()) return meets_global;
+  return MeetsMinimum(offer, it->second);
 }
 
 // The first framework of `role`, in DRF order, that may take what the agent
@@ -58,9 +69,14 @@ std::optional<Allocator::Impl::Grant> Allocator::Impl::PickFramework(
   const Resources& offer = grant.whole_agent ? agent->available : grant.offer;
   if (offer.empty()) return std::nullopt;
   grant.quantities = names_.Of(offer);
-  if (!MeetsMinimum(grant.quantities)) return std::nullopt;
+  const bool meets_global = MeetsMinimum(grant.quantities, min_allocatable_);
+  if (!meets_global && frameworks_with_own_minimum_ == 0) return std::nullopt;
   role->frameworks.ForEachActive([&](const std::string& id) {
     FrameworkState* framework = frameworks_.find(id)->second.get();
+    if (!FrameworkMeetsMinimum(*framework, role->name, grant.quantities,
+                               meets_global)) {
+      return true;
+    }
     if (filters_.Filtered(framework->seq, role->name, agent->seq, offer)) {
       return true;
     }

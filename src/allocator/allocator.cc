@@ -105,6 +105,7 @@ void Allocator::Impl::RemoveFramework(const FrameworkId& id) {
     }
   }
   filters_.RemoveFramework(framework->seq);
+  if (!framework->min_allocatable.empty()) --frameworks_with_own_minimum_;
   std::set<std::string> tracked = framework->tracked;
   for (const std::string& role : tracked) Untrack(framework, role);
   frameworks_by_seq_.erase(framework->seq);
@@ -146,6 +147,49 @@ void Allocator::Impl::ReviveOffers(const FrameworkId& id,
     if (framework->suppressed.erase(role) > 0) SyncActivation(framework, role);
   }
   VLOG(1) << "allocator: revived offers for framework " << id;
+}
+
+void Allocator::Impl::UpdateFramework(
+    const FrameworkId& id, const std::set<std::string>& roles,
+    const std::set<std::string>& suppressed,
+    const std::map<std::string, std::vector<Resources>>& min_allocatable) {
+  FrameworkState* framework = FindFramework(id);
+  if (framework == nullptr) return;
+  std::set<std::string> old_roles = std::move(framework->roles);
+  framework->roles.clear();
+  for (const std::string& role : roles) {
+    if (absl::Status valid = ValidateRole(role); !valid.ok()) {
+      LOG(WARNING) << "allocator: framework " << id << ": " << valid.message();
+      continue;
+    }
+    framework->roles.insert(role);
+  }
+  framework->suppressed.clear();
+  for (const std::string& role : suppressed) {
+    if (framework->roles.count(role) > 0) framework->suppressed.insert(role);
+  }
+  if (!framework->min_allocatable.empty()) --frameworks_with_own_minimum_;
+  framework->min_allocatable.clear();
+  if (!min_allocatable.empty()) ++frameworks_with_own_minimum_;
+  for (const auto& [role, sets] : min_allocatable) {
+    std::vector<Quantities>& out = framework->min_allocatable[role];
+    for (const Resources& set : sets) out.push_back(names_.Of(set));
+  }
+  for (const std::string& role : old_roles) {
+    if (framework->roles.count(role) > 0) continue;
+    filters_.RemoveFrameworkRole(framework->seq, role);
+    if (framework->tracked.count(role) > 0) SyncActivation(framework, role);
+    UntrackIfUnused(framework, role);
+  }
+  for (const std::string& role : framework->roles) {
+    if (framework->tracked.count(role) == 0) {
+      Track(framework, role);
+    } else {
+      SyncActivation(framework, role);
+    }
+  }
+  VLOG(1) << "allocator: updated framework " << id << " ("
+          << framework->roles.size() << " roles)";
 }
 
 void Allocator::Impl::UpdateWeights(
@@ -377,6 +421,13 @@ void Allocator::SuppressOffers(const FrameworkId& framework,
 void Allocator::ReviveOffers(const FrameworkId& framework,
                              const std::set<std::string>& roles) {
   impl_->ReviveOffers(framework, roles);
+}
+
+void Allocator::UpdateFramework(
+    const FrameworkId& framework, const std::set<std::string>& roles,
+    const std::set<std::string>& suppressed_roles,
+    const std::map<std::string, std::vector<Resources>>& min_allocatable) {
+  impl_->UpdateFramework(framework, roles, suppressed_roles, min_allocatable);
 }
 
 void Allocator::UpdateWeights(const std::map<std::string, double>& weights) {

@@ -99,6 +99,19 @@ class Allocator {
   // Revive also clears the framework's filters in those roles.
   void SuppressOffers(const FrameworkId& framework,
                       const std::set<std::string>& roles);
+  // UPDATE_FRAMEWORK (and a resubscription): replaces the framework's roles,
+  // its suppressed roles (those not among `roles` are ignored) and its
+  // per-role minimum allocatable quantities (FrameworkInfo.offer_filters:
+  // for a role listed there, an offer must contain one of the sets; roles
+  // not listed use the allocator-wide minimum). A removed role loses its
+  // filters and gets no more offers; allocations in it stay until
+  // recovered. Unknown frameworks make this a no-op. Does not trigger an
+  // allocation.
+  void UpdateFramework(
+      const FrameworkId& framework, const std::set<std::string>& roles,
+      const std::set<std::string>& suppressed_roles,
+      const std::map<std::string, std::vector<Resources>>& min_allocatable =
+          {});
   void ReviveOffers(const FrameworkId& framework,
                     const std::set<std::string>& roles);
 

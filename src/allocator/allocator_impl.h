@@ -44,6 +44,9 @@ struct FrameworkState {
   std::set<std::string> tracked;
   // Per role, the number of agents holding an allocation record for it.
   std::map<std::string, size_t> agents_with_allocation;
+  // FrameworkInfo.offer_filters: per-role minimum allocatable quantities
+  // that replace the allocator-wide ones.
+  std::map<std::string, std::vector<Quantities>> min_allocatable;
 };
 
 struct RoleState {
@@ -91,6 +94,10 @@ class Allocator::Impl {
                         std::optional<absl::Duration> refuse, absl::Time now);
   void SuppressOffers(const FrameworkId& framework,
                       const std::set<std::string>& roles);
+  void UpdateFramework(
+      const FrameworkId& framework, const std::set<std::string>& roles,
+      const std::set<std::string>& suppressed_roles,
+      const std::map<std::string, std::vector<Resources>>& min_allocatable);
   void ReviveOffers(const FrameworkId& framework,
                     const std::set<std::string>& roles);
   void UpdateWeights(const std::map<std::string, double>& weights);
@@ -151,12 +158,19 @@ class Allocator::Impl {
   void Shuffle(std::vector<AgentState*>* agents);
   void AllocateAgent(AgentState* agent, std::vector<Allocation>* out);
   std::optional<Grant> PickFramework(AgentState* agent, RoleState* role);
-  bool MeetsMinimum(const Quantities& offer) const;
+  bool MeetsMinimum(const Quantities& offer,
+                    const std::vector<Quantities>& minimums) const;
+  bool FrameworkMeetsMinimum(const FrameworkState& framework,
+                             const std::string& role, const Quantities& offer,
+                             bool meets_global) const;
   void ApplyGrant(AgentState* agent, Grant grant, std::vector<Allocation>* out);
 
   const AllocatorOptions options_;
   ResourceNames names_;
   std::vector<Quantities> min_allocatable_;
+  // Frameworks with their own min_allocatable (the cycle skips agents
+  // below the global minimum outright while there are none).
+  size_t frameworks_with_own_minimum_ = 0;
   Quantities total_quantities_;
   DrfSorter role_sorter_{/*hierarchical=*/true};
   absl::flat_hash_map<std::string, std::unique_ptr<RoleState>> roles_;

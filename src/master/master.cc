@@ -244,6 +244,7 @@ void Master::RegisterGauges() {
         "master/invalid_status_update_acknowledgements",
         "master/valid_status_update_acknowledgements",
         "master/invalid_status_updates", "master/valid_status_updates",
+        "master/messages_kill_task",
         "master/invalid_framework_to_executor_messages",
         "master/valid_framework_to_executor_messages"}) {
     metrics_.Increment(name, 0);

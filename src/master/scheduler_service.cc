@@ -20,11 +20,13 @@ SchedulerService::Subscribe(grpc::CallbackServerContext* context,
   context->AddInitialMetadata(kStreamIdMetadata, stream_id);
   Master* master = master_;
   EventLoop* loop = loop_;
-  auto [reactor, stream] =
-      SchedulerStream::Create(max_queued_, [loop, master, stream_id] {
-        loop->Post(
-            [master, stream_id] { master->OnSubscriptionClosed(stream_id); });
-      });
+  auto closed = [loop, master, stream_id] {
+    loop->Post(
+        [master, stream_id] { master->OnSubscriptionClosed(stream_id); });
+  };
+  // A subscriber that stops reading is disconnected as soon as its queue
+  // overflows, not when gRPC finally tears the call down.
+  auto [reactor, stream] = SchedulerStream::Create(max_queued_, closed, closed);
   loop_->Post([master, call = *call, stream = std::move(stream), stream_id] {
     master->Subscribe(call, stream, stream_id);
   });
