@@ -107,11 +107,11 @@ class Allocator {
   // filters and gets no more offers; allocations in it stay until
   // recovered. Unknown frameworks make this a no-op. Does not trigger an
   // allocation.
-  void UpdateFramework(
-      const FrameworkId& framework, const std::set<std::string>& roles,
-      const std::set<std::string>& suppressed_roles,
-      const std::map<std::string, std::vector<Resources>>& min_allocatable =
-          {});
+  void UpdateFramework(const FrameworkId& framework,
+                       const std::set<std::string>& roles,
+                       const std::set<std::string>& suppressed_roles,
+                       const std::map<std::string, std::vector<Resources>>&
+                           min_allocatable = {});
   void ReviveOffers(const FrameworkId& framework,
                     const std::set<std::string>& roles);
 

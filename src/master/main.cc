@@ -90,9 +90,9 @@ absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
     options.offer_timeout = *timeout;
   }
   if (FLAGS_max_completed_frameworks < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--max_completed_frameworks=",
-                     FLAGS_max_completed_frameworks, ": must not be negative"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_completed_frameworks=", FLAGS_max_completed_frameworks,
+        ": must not be negative"));
   }
   if (FLAGS_max_completed_tasks_per_framework < 0) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -316,11 +316,10 @@ void Master::RemoveFramework(Framework* framework, const std::string& why) {
   }
   for (TrackedTask* task : tasks_.TasksOf(id)) {
     if (task->terminal()) continue;
-    mesos::v1::TaskStatus status =
-        MasterStatus(task->task_id(), task->agent.value(),
-                     mesos::v1::TASK_KILLED,
-                     mesos::v1::TaskStatus::REASON_FRAMEWORK_REMOVED,
-                     absl::StrCat("Framework ", id.value(), " removed: ", why));
+    mesos::v1::TaskStatus status = MasterStatus(
+        task->task_id(), task->agent.value(), mesos::v1::TASK_KILLED,
+        mesos::v1::TaskStatus::REASON_FRAMEWORK_REMOVED,
+        absl::StrCat("Framework ", id.value(), " removed: ", why));
     task->task.set_state(mesos::v1::TASK_KILLED);
     TaskTracker::AddStatus(task, std::move(status));
     CountTerminal(mesos::v1::TASK_KILLED);

@@ -36,8 +36,8 @@ void AgoraSchedulerDriver::Process::Remember(Call* call) {
       if (framework_.has_id()) *info->mutable_id() = framework_.id();
       framework_ = *info;
       const auto& suppressed = call->update_framework().suppressed_roles();
-      suppressed_roles_ = std::set<std::string>(suppressed.begin(),
-                                                suppressed.end());
+      suppressed_roles_ =
+          std::set<std::string>(suppressed.begin(), suppressed.end());
       break;
     }
     default:

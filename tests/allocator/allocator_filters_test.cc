@@ -207,6 +207,42 @@ TEST_F(AllocatorFilterTest, MinAllocatableFromOptions) {
               ElementsAre(Grant("framework1", "agent1", "*", "cpus:0.005")));
 }
 
+// UPDATE_FRAMEWORK: the framework leaves "a" for "b"; its filter in "a"
+// goes, and the agent it declined in "a" is offered in "b".
+TEST_F(AllocatorFilterTest, UpdateFrameworkMovesTheFrameworkToItsNewRoles) {
+  EXPECT_THAT(AddFramework(1, {"a"}), IsEmpty());
+  std::vector<Allocation> a = AddAgent(1, "cpus:1;mem:512");
+  ASSERT_THAT(
+      a, ElementsAre(Grant("framework1", "agent1", "a", "cpus:1;mem:512")));
+  Recover(a[0], absl::Hours(1));
+  EXPECT_THAT(Allocate(), IsEmpty());
+  allocator_->UpdateFramework(Fw(1), {"b"}, {});
+  EXPECT_EQ(allocator_->ActiveFilterCount(), 0u);
+  EXPECT_THAT(Allocate(), ElementsAre(Grant("framework1", "agent1", "b",
+                                            "cpus:1;mem:512")));
+  // Suppressed in "b" through the update: nothing more.
+  allocator_->RecoverResources(
+      Fw(1), Ag(1), R("cpus:1;mem:512").AllocatedTo("b"), std::nullopt, now_);
+  allocator_->UpdateFramework(Fw(1), {"b"}, {"b"});
+  EXPECT_THAT(Allocate(), IsEmpty());
+}
+
+// FrameworkInfo.offer_filters: a framework's own minimum replaces the
+// allocator-wide one in that role, both ways.
+TEST_F(AllocatorFilterTest, FrameworkMinAllocatableReplacesTheGlobalOne) {
+  EXPECT_THAT(AddFramework(1, {"a"}), IsEmpty());
+  allocator_->UpdateFramework(Fw(1), {"a"}, {}, {{"a", {R("cpus:2")}}});
+  EXPECT_THAT(AddAgent(1, "cpus:1;mem:512"), IsEmpty());  // Below cpus:2.
+  // A tiny agent (below the global cpus:0.01|mem:32) goes to a framework
+  // whose minimum is "anything".
+  allocator_->UpdateFramework(Fw(1), {"a"}, {}, {{"a", {Resources()}}});
+  EXPECT_THAT(
+      AddAgent(2, "cpus:0.001;mem:1"),
+      ElementsAre(Grant("framework1", "agent2", "a", "cpus:0.001;mem:1")));
+  EXPECT_THAT(Allocate(), ElementsAre(Grant("framework1", "agent1", "a",
+                                            "cpus:1;mem:512")));
+}
+
 }  // namespace
 }  // namespace allocator_test
 }  // namespace agora

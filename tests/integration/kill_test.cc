@@ -73,13 +73,13 @@ TEST_F(KillTest, KillAfterRunningKillsTheWholeProcessTree) {
       << out;
 
   // The background child went with the task.
-  std::vector<std::string> files = Glob(
-      cluster_->agent_work_dir() +
-      "/slaves/*/frameworks/*/executors/tree/runs/*/child.pid");
+  std::vector<std::string> files =
+      Glob(cluster_->agent_work_dir() +
+           "/slaves/*/frameworks/*/executors/tree/runs/*/child.pid");
   ASSERT_EQ(files.size(), 1u);
   int pid = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(
-      absl::StripAsciiWhitespace(ReadFile(files[0])), &pid));
+  ASSERT_TRUE(
+      absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(files[0])), &pid));
   ASSERT_GT(pid, 1);
   EXPECT_TRUE(WaitFor([&] { return !Alive(pid); }, absl::Seconds(10)))
       << "the task's child " << pid << " outlived the kill";

@@ -222,7 +222,7 @@ TEST_F(DriverTest, ResubscriptionKeepsSuppressedRolesAndUpdatedInfo) {
   info.add_roles("b");
   driver_->updateFramework(info, {"b"});
   ASSERT_TRUE(master_.WaitForCalls(2));
-  const Call& update = master_.calls()[1].call;
+  const Call update = master_.calls()[1].call;
   ASSERT_EQ(update.type(), Call::UPDATE_FRAMEWORK);
   EXPECT_EQ(update.framework_id().value(), "fw-1");
   // The driver fills in the framework's id.
