@@ -6,7 +6,9 @@
 #include <glob.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,13 +75,17 @@ TEST_F(KillTest, KillAfterRunningKillsTheWholeProcessTree) {
       << out;
 
   // The background child went with the task.
-  std::vector<std::string> files =
-      Glob(cluster_->agent_work_dir() +
-           "/slaves/*/frameworks/*/executors/tree/runs/*/child.pid");
-  ASSERT_EQ(files.size(), 1u);
+  // (The `latest` symlinks make the same file appear more than once.)
+  std::set<std::string> files;
+  for (const std::string& path :
+       Glob(cluster_->agent_work_dir() +
+            "/slaves/*/frameworks/*/executors/tree/runs/*/child.pid")) {
+    files.insert(std::filesystem::canonical(path).string());
+  }
+  ASSERT_EQ(files.size(), 1u) << out;
   int pid = 0;
-  ASSERT_TRUE(
-      absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(files[0])), &pid));
+  ASSERT_TRUE(absl::SimpleAtoi(
+      absl::StripAsciiWhitespace(ReadFile(*files.begin())), &pid));
   ASSERT_GT(pid, 1);
   EXPECT_TRUE(WaitFor([&] { return !Alive(pid); }, absl::Seconds(10)))
       << "the task's child " << pid << " outlived the kill";
