@@ -300,6 +300,21 @@ TEST_F(MasterContractTest, KillNamingAnotherAgentOrFrameworkChangesNothing) {
   EXPECT_TRUE(absl::StrContains(status.error_message(), "task_id"));
 }
 
+TEST_F(MasterContractTest, ShutdownIsSentToTheExecutorsAgent) {
+  StartMaster();
+  FakeAgent* agent = AddAgent();
+  FakeScheduler* framework = AddFramework();
+  Call shutdown = Simple(Call::SHUTDOWN);
+  shutdown.mutable_shutdown()->mutable_agent_id()->set_value(agent->agent_id());
+  shutdown.mutable_shutdown()->mutable_executor_id()->set_value("e1");
+  ASSERT_TRUE(framework->Send(shutdown).ok());
+  auto sent = agent->Take(FakeAgent::MasterMessage::kShutdownExecutor);
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(sent->shutdown_executor().executor_id().value(), "e1");
+  EXPECT_EQ(sent->shutdown_executor().framework_id().value(),
+            framework->framework_id());
+}
+
 // --- Filters, suppress, revive
 // ------------------------------------------------
 
