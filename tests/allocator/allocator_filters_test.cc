@@ -207,6 +207,20 @@ TEST_F(AllocatorFilterTest, MinAllocatableFromOptions) {
               ElementsAre(Grant("framework1", "agent1", "*", "cpus:0.005")));
 }
 
+// Mesos caps refuse_seconds at 365 days: a 1000-day filter is gone after
+// 365 days.
+TEST_F(AllocatorFilterTest, RefuseIsCappedAt365Days) {
+  EXPECT_THAT(AddFramework(1, {"role"}), IsEmpty());
+  std::vector<Allocation> a = AddAgent(1, "cpus:1;mem:512");
+  ASSERT_THAT(a, SizeIs(1));
+  Recover(a[0], absl::Hours(24 * 1000));
+  now_ += absl::Hours(24 * 365) - absl::Seconds(1);
+  EXPECT_THAT(Allocate(), IsEmpty());
+  now_ += absl::Seconds(1);
+  EXPECT_THAT(Allocate(), ElementsAre(Grant("framework1", "agent1", "role",
+                                            "cpus:1;mem:512")));
+}
+
 // UPDATE_FRAMEWORK: the framework leaves "a" for "b"; its filter in "a"
 // goes, and the agent it declined in "a" is offered in "b".
 TEST_F(AllocatorFilterTest, UpdateFrameworkMovesTheFrameworkToItsNewRoles) {

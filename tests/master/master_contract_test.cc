@@ -345,6 +345,26 @@ TEST_F(MasterContractTest, FilterBlocksOnlySubsetsOnThatAgent) {
   EXPECT_DOUBLE_EQ(OfferedScalar(*again, "cpus"), 4);
 }
 
+TEST_F(MasterContractTest, DeclineWithoutRefuseSecondsUsesTheDefault) {
+  StartMaster();  // 50 ms allocation interval.
+  AddAgent();
+  FakeScheduler* framework = AddFramework();
+  auto offer = framework->TakeOffer();
+  ASSERT_TRUE(offer.has_value());
+  // No filters at all, then a negative refuse_seconds: Mesos's 5 s either
+  // way, so twenty allocation runs pass without the agent.
+  for (std::optional<double> refuse :
+       {std::optional<double>(), std::optional<double>(-3)}) {
+    ASSERT_TRUE(
+        framework->Send(framework->Decline({offer->id().value()}, refuse))
+            .ok());
+    EXPECT_FALSE(framework->TakeOffer(absl::Seconds(1)).has_value());
+    ASSERT_TRUE(framework->Send(Simple(Call::REVIVE)).ok());
+    offer = framework->TakeOffer();
+    ASSERT_TRUE(offer.has_value());
+  }
+}
+
 TEST_F(MasterContractTest, DeclineNeverTriggersAnAllocationReviveDoes) {
   MasterOptions options = TestMasterOptions();
   options.allocation_interval = absl::Hours(1);  // Triggered runs only.
