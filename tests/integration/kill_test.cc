@@ -55,7 +55,9 @@ class KillTest : public ::testing::Test {
 
 TEST_F(KillTest, KillAfterRunningKillsTheWholeProcessTree) {
   auto result = cluster_->Execute(
-      {"--name=tree", "--command=sleep 1000 & echo $! > child.pid; sleep 1000",
+      {"--name=tree",
+       "--command=sleep 1000 & echo $! > child.pid; "
+       "setsid sleep 1000 & echo $! > escaped.pid; sleep 1000",
        "--resources=cpus:0.5;mem:64", "--kill_after=500ms"});
   ASSERT_TRUE(result.ok()) << result.status();
   const std::string& out = result->output;
@@ -74,21 +76,25 @@ TEST_F(KillTest, KillAfterRunningKillsTheWholeProcessTree) {
   EXPECT_TRUE(absl::StrContains(out, "Command terminated with signal SIGTERM"))
       << out;
 
-  // The background child went with the task.
-  // (The `latest` symlinks make the same file appear more than once.)
-  std::set<std::string> files;
-  for (const std::string& path :
-       Glob(cluster_->agent_work_dir() +
-            "/slaves/*/frameworks/*/executors/tree/runs/*/child.pid")) {
-    files.insert(std::filesystem::canonical(path).string());
+  // Both background children went with the task: the one in the task's
+  // process group and the one that left it (setsid).
+  for (const char* name : {"child.pid", "escaped.pid"}) {
+    // (The `latest` symlinks make the same file appear more than once.)
+    std::set<std::string> files;
+    for (const std::string& path :
+         Glob(cluster_->agent_work_dir() +
+              "/slaves/*/frameworks/*/executors/tree/runs/*/" + name)) {
+      files.insert(std::filesystem::canonical(path).string());
+    }
+    ASSERT_EQ(files.size(), 1u) << name << "\n" << out;
+    int pid = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(
+        absl::StripAsciiWhitespace(ReadFile(*files.begin())), &pid));
+    ASSERT_GT(pid, 1);
+    bool gone = WaitFor([&] { return !Alive(pid); }, absl::Seconds(10));
+    if (!gone) ::kill(pid, SIGKILL);  // Leave nothing behind.
+    EXPECT_TRUE(gone) << name << ": process " << pid << " outlived the kill";
   }
-  ASSERT_EQ(files.size(), 1u) << out;
-  int pid = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(
-      absl::StripAsciiWhitespace(ReadFile(*files.begin())), &pid));
-  ASSERT_GT(pid, 1);
-  EXPECT_TRUE(WaitFor([&] { return !Alive(pid); }, absl::Seconds(10)))
-      << "the task's child " << pid << " outlived the kill";
 }
 
 TEST_F(KillTest, TaskIgnoringSigtermIsKilledAfterTheDefaultGracePeriod) {
