@@ -27,6 +27,12 @@ bool OfferFilters::Filtered(uint32_t framework, const std::string& role,
   return false;
 }
 
+std::map<std::string, size_t> OfferFilters::CountByRole() const {
+  std::map<std::string, size_t> out;
+  for (const auto& [id, location] : entries_) ++out[location.role];
+  return out;
+}
+
 void OfferFilters::Expire(absl::Time now) {
   while (!expiry_.empty() && expiry_.begin()->first <= now) {
     uint64_t id = expiry_.begin()->second;
