@@ -11,6 +11,44 @@ namespace agora {
 
 using mesos::v1::FrameworkInfo;
 
+namespace {
+
+// What the allocator needs from a FrameworkInfo: roles, capabilities and
+// the per-role minimum offer sizes (offer_filters).
+FrameworkOptions AllocatorFrameworkOptions(
+    const FrameworkInfo& info, const std::set<std::string>& roles,
+    const std::set<std::string>& suppressed) {
+  using Capability = FrameworkInfo::Capability;
+  FrameworkOptions out;
+  out.roles = roles;
+  out.suppressed_roles = suppressed;
+  out.capabilities.multi_role = HasCapability(info, Capability::MULTI_ROLE);
+  out.capabilities.revocable_resources =
+      HasCapability(info, Capability::REVOCABLE_RESOURCES);
+  out.capabilities.gpu_resources =
+      HasCapability(info, Capability::GPU_RESOURCES);
+  out.capabilities.reservation_refinement =
+      HasCapability(info, Capability::RESERVATION_REFINEMENT);
+  for (const auto& [role, filters] : info.offer_filters()) {
+    if (!filters.has_min_allocatable_resources()) continue;
+    std::vector<Resources>& sets = out.min_allocatable_resources[role];
+    for (const auto& quantities :
+         filters.min_allocatable_resources().quantities()) {
+      Resources set;
+      for (const auto& [name, scalar] : quantities.quantities()) {
+        Resource r;
+        r.name = name;
+        r.scalar = Scalar::FromDouble(scalar.value());
+        set += r;
+      }
+      sets.push_back(std::move(set));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::Status Master::ValidateSubscribe(const SchedulerCall& call) const {
   if (shut_down_) return absl::UnavailableError("master is shutting down");
   if (call.type() != SchedulerCall::SUBSCRIBE) {
@@ -80,7 +118,9 @@ Framework* Master::AddNewFramework(FrameworkInfo info,
       info.has_id() ? FrameworkId(info.id().value()) : frameworks_.NextId();
   Framework* framework = frameworks_.Add(id, std::move(info), roles);
   framework->registered_time = loop_->Now();
-  allocator_.AddFramework(id, roles, {}, /*active=*/false, suppressed);
+  allocator_.AddFramework(
+      id, AllocatorFrameworkOptions(framework->info, roles, suppressed), {},
+      /*active=*/false);
   LOG(INFO) << "Added framework " << id << " (" << framework->info.name()
             << ") with roles " << absl::StrJoin(roles, ",");
   return framework;
@@ -203,7 +243,8 @@ Framework* Master::EnsureRecoveredFramework(const FrameworkInfo& info) {
   Framework* framework = frameworks_.Add(id, info, *roles);
   framework->recovered = true;
   framework->registered_time = loop_->Now();
-  allocator_.AddFramework(id, *roles, {}, /*active=*/false);
+  allocator_.AddFramework(id, AllocatorFrameworkOptions(info, *roles, {}), {},
+                          /*active=*/false);
   LOG(INFO) << "Recovered framework " << id << " (" << info.name()
             << ") from an agent's report";
   return framework;
