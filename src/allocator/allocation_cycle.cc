@@ -72,15 +72,31 @@ bool Allocator::Impl::Allocatable(const FrameworkState& framework,
 
 // Quota state at the start of a cycle: consumed quota of the roles with
 // quota, what their guarantees still lack, and the headroom.
+bool Allocator::Impl::Saturated(const TopRole& top) const {
+  if (!top.has_limits) return false;
+  for (size_t i = 0; i < total_quantities_.size(); ++i) {
+    if (total_quantities_[i] > 0 && LimitAt(top.room, i) > 0) return false;
+  }
+  return true;
+}
+
 void Allocator::Impl::StartCycle(Cycle* cycle) {
   for (const std::string& name : quota_roles_) {
     TopRole* top = FindTop(name);
     top->consumed = top->Consumed();
     top->unsatisfied = Minus(top->guarantees, top->consumed);
     top->room = LimitRoom(top->limits, top->consumed);
+    top->saturated = Saturated(*top);
     AddQuantities(&cycle->required_headroom, top->unsatisfied);
     if (!IsEmptyQuantities(top->unsatisfied) && roles_.count(name) > 0) {
       ++cycle->unsatisfied_roles;
+      role_sorter_.Mark(name, true);
+      cycle->marked.push_back(name);
+    }
+  }
+  for (const auto& [name, role] : roles_) {
+    if (!role->top_level || !role->top->HasQuota() || !role->top->saturated) {
+      ++cycle->unsaturated_roles;
     }
   }
   if (IsEmptyQuantities(cycle->required_headroom)) {
@@ -339,6 +355,11 @@ void Allocator::Impl::Grant(AgentState* agent, FrameworkState* framework,
     top->room = LimitRoom(top->limits, top->consumed);
     if (was_unsatisfied && IsEmptyQuantities(top->unsatisfied)) {
       --cycle->unsatisfied_roles;
+      pending_unmark_.push_back(top->name);
+    }
+    if (!top->saturated && Saturated(*top)) {
+      top->saturated = true;
+      if (roles_.count(top->name) > 0) --cycle->unsaturated_roles;
     }
   }
   if (!IsEmptyQuantities(cycle->required_headroom)) {
@@ -425,16 +446,32 @@ void Allocator::Impl::AllocateAgent(AgentState* agent, Cycle* cycle,
   if (agent->available.empty()) return;
   AgentView view;
   view.Refresh(*agent, &names_);
+  auto visit = [&](const std::string&, void* tag) {
+    return AllocateRole(agent, static_cast<RoleState*>(tag), &view, cycle, out);
+  };
+  if (cycle->stage == 1) {
+    // Only roles with a guarantee not yet met take part: they are marked.
+    role_sorter_.ForEachMarked(visit);
+    FlushPending();
+    return;
+  }
+  if (!agent->has_reservations && !agent->has_revocable &&
+      !view.has_nonscalar) {
+    // Only unreserved scalars are left: skip the agent when no role may
+    // take any (every role at its limit) or the headroom keeps them all.
+    bool any = false;
+    for (size_t i = 0; i < view.quantities.size() && !any; ++i) {
+      any = view.quantities[i] > 0 &&
+            (IsEmptyQuantities(cycle->required_headroom) ||
+             At(cycle->surplus, i) > 0);
+    }
+    if (!any || cycle->unsaturated_roles == 0) return;
+  }
   auto may_descend = [&view](const std::string& path) {
     return view.MayDescend(path);
   };
   DrfSorter::Pruner prune(may_descend);
-  role_sorter_.ForEachActive(
-      [&](const std::string&, void* tag) {
-        return AllocateRole(agent, static_cast<RoleState*>(tag), &view, cycle,
-                            out);
-      },
-      agent->has_reservations ? &prune : nullptr);
+  role_sorter_.ForEachActive(visit, agent->has_reservations ? &prune : nullptr);
   FlushPending();
 }
 
@@ -458,6 +495,7 @@ std::vector<Allocation> Allocator::Impl::Allocate(
       if (cycle.unsatisfied_roles == 0) break;
       AllocateAgent(agent, &cycle, &out);
     }
+    for (const std::string& role : cycle.marked) role_sorter_.Mark(role, false);
     // Spread the first stage's effect, which favours the first agents.
     if (options_.shuffle_agents) Shuffle(&candidates);
   }

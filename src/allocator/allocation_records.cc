@@ -323,6 +323,9 @@ void Allocator::Impl::FlushPending() {
     p.role->frameworks.Allocated(p.framework->id.value(), p.quantities);
   }
   pending_.clear();
+  for (const std::string& role : pending_unmark_)
+    role_sorter_.Mark(role, false);
+  pending_unmark_.clear();
 }
 
 // Takes `part` (with allocation role `role`) out of the framework's record

@@ -98,6 +98,8 @@ struct TopRole {
   Quantities consumed;
   Quantities unsatisfied;
   Quantities room;  // LimitRoom(limits, consumed).
+  // The limits leave nothing of any resource the cluster has.
+  bool saturated = false;
 
   bool HasQuota() const { return !quota.IsDefault(); }
   Quantities Consumed() const;
@@ -199,6 +201,9 @@ class Allocator::Impl {
     Quantities available_headroom;
     Quantities surplus;  // available - required, refreshed on change.
     size_t unsatisfied_roles = 0;
+    // Roles with frameworks whose limits leave room for something.
+    size_t unsaturated_roles = 0;
+    std::vector<std::string> marked;  // Stage-1 roles marked in the sorter.
   };
   // A sorter update held back until the agent's walk is over: Mesos sorts
   // the roles once per agent and each role's frameworks once per visit.
@@ -270,6 +275,7 @@ class Allocator::Impl {
              Resources offer, bool whole_agent, const Quantities& guaranteed,
              Cycle* cycle, std::vector<Allocation>* out);
   void FlushPending();
+  bool Saturated(const TopRole& top) const;
   void RecordRunTime(absl::Time now, double ms);
 
   const AllocatorOptions options_;
@@ -300,6 +306,7 @@ class Allocator::Impl {
   Quantities allocated_revocable_;
 
   std::vector<PendingSort> pending_;
+  std::vector<std::string> pending_unmark_;  // Guarantees met this agent.
   bool paused_ = false;
   std::optional<size_t> expected_agents_;
 

@@ -65,6 +65,11 @@ struct DrfSorter::Node {
   bool in_sorted = false;
   std::set<Node*, Less>::iterator pos;
   void* tag = nullptr;  // Leaves only.
+  // Top-level nodes only: marked ones are also kept in the root's
+  // `marked` set, in the same order as in `sorted`.
+  bool marked = false;
+  bool in_marked = false;
+  std::set<Node*, Less>::iterator marked_pos;
 };
 
 bool DrfSorter::Less::operator()(const Node* a, const Node* b) const {
@@ -116,9 +121,20 @@ void DrfSorter::Link(Node* node) {
   node->share = CalculateShare(node);
   node->pos = node->parent->sorted.insert(node).first;
   node->in_sorted = true;
+  LinkMarked(node);
+}
+
+void DrfSorter::LinkMarked(Node* node) {
+  if (!node->marked || node->parent != root_.get() || !node->in_sorted) return;
+  node->marked_pos = marked_.insert(node).first;
+  node->in_marked = true;
 }
 
 void DrfSorter::Unlink(Node* node) {
+  if (node->in_marked) {
+    marked_.erase(node->marked_pos);
+    node->in_marked = false;
+  }
   if (!node->in_sorted) return;
   node->parent->sorted.erase(node->pos);
   node->in_sorted = false;
@@ -127,6 +143,8 @@ void DrfSorter::Unlink(Node* node) {
 void DrfSorter::MarkDirty() {
   if (dirty_) return;
   dirty_ = true;
+  for (Node* node : marked_) node->in_marked = false;
+  marked_.clear();
   std::vector<Node*> stack = {root_.get()};
   while (!stack.empty()) {
     Node* node = stack.back();
@@ -145,6 +163,7 @@ void DrfSorter::Rebuild(Node* node) {
     child->share = CalculateShare(child.get());
     child->pos = node->sorted.insert(child.get()).first;
     child->in_sorted = true;
+    LinkMarked(child.get());
     if (!child->IsLeaf()) Rebuild(child.get());
   }
 }
@@ -389,6 +408,38 @@ bool DrfSorter::ForEachActive(Visitor fn, const Pruner* descend) {
 bool DrfSorter::ForEachActive(absl::FunctionRef<bool(const std::string&)> fn) {
   return ForEachActive(
       [&fn](const std::string& client, void*) { return fn(client); }, nullptr);
+}
+
+void DrfSorter::Mark(const std::string& path, bool marked) {
+  auto it = root_->children.find(path);
+  if (it == root_->children.end()) return;
+  Node* node = it->second.get();
+  if (node->marked == marked) return;
+  node->marked = marked;
+  if (marked) {
+    LinkMarked(node);
+  } else if (node->in_marked) {
+    marked_.erase(node->marked_pos);
+    node->in_marked = false;
+  }
+}
+
+bool DrfSorter::ForEachMarked(Visitor fn) {
+  if (dirty_) {
+    Rebuild(root_.get());
+    dirty_ = false;
+  }
+  for (const Node* node : marked_) {
+    const Node* leaf = node;
+    if (!node->IsLeaf()) {
+      auto virt = node->children.find(".");
+      if (virt == node->children.end()) continue;
+      leaf = virt->second.get();
+    }
+    if (leaf->kind != Node::Kind::kActiveLeaf) continue;
+    if (!fn(leaf->ClientPath(), leaf->tag)) return false;
+  }
+  return true;
 }
 
 std::vector<std::string> DrfSorter::Sort() {

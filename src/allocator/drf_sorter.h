@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,13 @@ class DrfSorter {
   using Pruner = absl::FunctionRef<bool(const std::string& path)>;
   bool ForEachActive(Visitor fn, const Pruner* descend);
 
+  // Marks (or unmarks) the top-level node `path` (no '/'). The walk below
+  // visits only the marked top-level nodes' own clients (the node itself,
+  // or its virtual leaf "path/."), in the order ForEachActive would, in
+  // O(marked) rather than O(clients).
+  void Mark(const std::string& path, bool marked);
+  bool ForEachMarked(Visitor fn);
+
  private:
   struct Node;
   struct Less {
@@ -119,6 +127,7 @@ class DrfSorter {
   void SplitLeaf(Node* node);
   void Unlink(Node* node);
   void Link(Node* node);
+  void LinkMarked(Node* node);
   void Prune(Node* node);
   void Adjust(Node* leaf, const Quantities& q, bool add);
   double CalculateShare(const Node* node) const;
@@ -132,6 +141,7 @@ class DrfSorter {
   absl::flat_hash_map<std::string, Node*> clients_;
   std::map<std::string, double> weights_;
   std::vector<bool> excluded_;  // By quantity index.
+  std::set<Node*, Less> marked_;
   Quantities totals_;
   // When set, the per-node ordered sets are empty and the shares stale; the
   // next Sort() recomputes everything.

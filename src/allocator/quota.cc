@@ -50,9 +50,9 @@ absl::Status Allocator::Impl::UpdateQuota(const std::string& role,
   } else {
     quota_roles_.insert(role);
   }
-  LOG(INFO) << "allocator: updated quota of role '" << role << "' ("
-            << quota.guarantees.size() << " guarantees, " << quota.limits.size()
-            << " limits)";
+  VLOG(1) << "allocator: updated quota of role '" << role << "' ("
+          << quota.guarantees.size() << " guarantees, " << quota.limits.size()
+          << " limits)";
   return absl::OkStatus();
 }
 
