@@ -24,6 +24,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 constexpr double kEps = 1e-9;
 
@@ -233,6 +234,42 @@ TEST_F(AllocatorQuotaTest, LimitDoesNotHoldBackReservations) {
       AddAgent(1, "cpus(quota-role):2;mem(quota-role):1024;cpus:1;mem:512"),
       ElementsAre(Grant("framework1", "agent1", kQuotaRole,
                         "cpus(quota-role):2;mem(quota-role):1024")));
+}
+
+// Mesos's LargeAndSmallQuota benchmark in small: five roles with half an
+// agent of quota, one with two agents, six agents. One cycle meets every
+// guarantee exactly (limits = guarantees), chopping agents; the rest is
+// not offered, and the next cycle offers nothing.
+TEST_F(AllocatorQuotaTest, LargeAndSmallQuota) {
+  const std::vector<std::string> roles = {"large",  "small0", "small1",
+                                          "small2", "small3", "small4"};
+  for (int i = 0; i < 6; ++i) {
+    allocator_->AddFramework(Fw(i + 1), {roles[i]}, {}, /*active=*/true);
+    SetQuota(roles[i], MakeQuota(i == 0 ? "cpus:4;mem:4096;disk:4096"
+                                        : "cpus:1;mem:1024;disk:1024"));
+  }
+  for (int i = 1; i <= 6; ++i) {
+    allocator_->AddAgent(Ag(i), R("cpus:2;mem:2048;disk:2048"), {});
+  }
+  std::vector<Allocation> got = Allocate();
+  // Agent by agent in stage 1 (shares in twelfths of the cpus):
+  //   agent1: large (0, first by name) takes it all, large = 2/12;
+  //   agent2: small0, small1 (0) take half each;
+  //   agent3: small2, small3;
+  //   agent4: small4, then large (2/12) the other half, large = 3/12;
+  //   agent5: large takes the cpus:1 it still lacks; its limit stops it.
+  // Stage 2: every role is at its limit; agent5's half and agent6 stay.
+  EXPECT_THAT(got, SizeIs(8));
+  EXPECT_EQ(allocator_->QuotaConsumed("large"),
+            QuotaMap("cpus:4;mem:4096;disk:4096"));
+  for (int i = 1; i < 6; ++i) {
+    EXPECT_EQ(allocator_->QuotaConsumed(roles[i]),
+              QuotaMap("cpus:1;mem:1024;disk:1024"))
+        << roles[i];
+  }
+  EXPECT_EQ(allocator_->AllocatedResources().GetScalar("cpus"),
+            Scalar::FromDouble(9));
+  EXPECT_THAT(NextBatch(), IsEmpty());
 }
 
 TEST_F(AllocatorQuotaTest, OnlyTopLevelRolesHaveQuota) {
