@@ -136,20 +136,25 @@ void Allocator::Impl::MaybeEraseTop(TopRole* top) {
 // Adds or removes everything an agent's total contributes: cluster totals
 // (and so every sorter's), reservations per top-level role, revocable
 // resources.
-void Allocator::Impl::CountTotal(AgentState* agent, int sign) {
+void Allocator::Impl::CountTotal(AgentState* agent, int sign, bool sorters) {
   const Tally& t = agent->total_tally;
+  sorters = sorters && !IsEmptyQuantities(t.all);
   if (sign > 0) {
     AddQuantities(&total_quantities_, t.all);
     AddQuantities(&reserved_total_, t.reserved);
     AddQuantities(&revocable_total_, t.revocable);
-    role_sorter_.AddTotal(t.all);
-    for (auto& [name, role] : roles_) role->frameworks.AddTotal(t.all);
+    if (sorters) {
+      role_sorter_.AddTotal(t.all);
+      for (auto& [name, role] : roles_) role->frameworks.AddTotal(t.all);
+    }
   } else {
     SubtractQuantities(&total_quantities_, t.all);
     SubtractQuantities(&reserved_total_, t.reserved);
     SubtractQuantities(&revocable_total_, t.revocable);
-    role_sorter_.SubtractTotal(t.all);
-    for (auto& [name, role] : roles_) role->frameworks.SubtractTotal(t.all);
+    if (sorters) {
+      role_sorter_.SubtractTotal(t.all);
+      for (auto& [name, role] : roles_) role->frameworks.SubtractTotal(t.all);
+    }
   }
   if (!agent->has_reservations) return;
   for (const Resource& r : agent->total.items()) {
@@ -168,9 +173,16 @@ void Allocator::Impl::CountTotal(AgentState* agent, int sign) {
 
 // Replaces the agent's total; what frameworks hold stays allocated.
 void Allocator::Impl::SetTotal(AgentState* agent, const Resources& total) {
-  CountTotal(agent, -1);
-  agent->total = total.AllocatedTo("");
-  agent->total_tally = TallyOf(agent->total);
+  Resources plain = total.AllocatedTo("");
+  Tally tally = TallyOf(plain);
+  // RESERVE and UNRESERVE keep the quantities: the sorters' totals, and so
+  // every share, stay as they are.
+  bool same_quantities =
+      IsEmptyQuantities(Minus(tally.all, agent->total_tally.all)) &&
+      IsEmptyQuantities(Minus(agent->total_tally.all, tally.all));
+  CountTotal(agent, -1, /*sorters=*/!same_quantities);
+  agent->total = std::move(plain);
+  agent->total_tally = std::move(tally);
   agent->has_reservations = false;
   agent->has_revocable = false;
   for (const Resource& r : agent->total.items()) {
@@ -178,7 +190,7 @@ void Allocator::Impl::SetTotal(AgentState* agent, const Resources& total) {
     if (r.revocable) agent->has_revocable = true;
   }
   agent->has_gpus = agent->total.GetScalar("gpus") > Scalar();
-  CountTotal(agent, +1);
+  CountTotal(agent, +1, /*sorters=*/!same_quantities);
   RecomputeAvailable(agent);
 }
 

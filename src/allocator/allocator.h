@@ -240,6 +240,10 @@ class Allocator {
   // roles (and "*") may have quota: InvalidArgument for a nested or invalid
   // role or a guarantee above its limit. Does not trigger an allocation.
   absl::Status UpdateQuota(const std::string& role, const Quota& quota);
+  // The checks UpdateQuota makes, without applying anything: UPDATE_QUOTA
+  // is all-or-nothing, so the master validates every config first.
+  static absl::Status ValidateQuota(const std::string& role,
+                                    const Quota& quota);
   std::map<std::string, Quota> Quotas() const;
   // What counts against `role`'s quota now: its (and its subroles')
   // reservations plus offered or allocated unreserved non-revocable scalars.

@@ -233,7 +233,9 @@ class Allocator::Impl {
   Tally TallyOf(const Resources& resources);
   // Adds (sign +1) or removes (-1) an agent total's quantities and
   // reservations in every tally and sorter total.
-  void CountTotal(AgentState* agent, int sign);
+  // With `sorters` false the sorters' totals are left alone (the caller
+  // removes and adds back the same quantities).
+  void CountTotal(AgentState* agent, int sign, bool sorters = true);
   void SetTotal(AgentState* agent, const Resources& total);
 
   // Groups resources by allocation role; resources without one are given

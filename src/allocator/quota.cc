@@ -10,8 +10,8 @@
 
 namespace agora {
 
-absl::Status Allocator::Impl::UpdateQuota(const std::string& role,
-                                          const Quota& quota) {
+absl::Status Allocator::ValidateQuota(const std::string& role,
+                                      const Quota& quota) {
   if (absl::Status valid = ValidateRole(role); !valid.ok()) return valid;
   if (role.find('/') != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -33,6 +33,14 @@ absl::Status Allocator::Impl::UpdateQuota(const std::string& role,
       return absl::InvalidArgumentError(
           absl::StrCat("negative limit for '", name, "'"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Allocator::Impl::UpdateQuota(const std::string& role,
+                                          const Quota& quota) {
+  if (absl::Status valid = Allocator::ValidateQuota(role, quota); !valid.ok()) {
+    return valid;
   }
   TopRole* top = GetTop(role);
   top->quota = quota;

@@ -278,6 +278,10 @@ TEST_F(AllocatorQuotaTest, OnlyTopLevelRolesHaveQuota) {
   EXPECT_FALSE(
       allocator_->UpdateQuota("eng", MakeQuota("cpus:2", "cpus:1")).ok());
   EXPECT_TRUE(allocator_->Quotas().empty());
+  // Validation alone changes nothing (UPDATE_QUOTA is all-or-nothing).
+  EXPECT_TRUE(Allocator::ValidateQuota("eng", MakeQuota("cpus:1")).ok());
+  EXPECT_FALSE(Allocator::ValidateQuota("eng/ml", MakeQuota("cpus:1")).ok());
+  EXPECT_TRUE(allocator_->Quotas().empty());
   SetQuota("eng", MakeQuota("cpus:1"));
   EXPECT_EQ(allocator_->Quotas(),
             (std::map<std::string, Quota>{{"eng", MakeQuota("cpus:1")}}));
