@@ -25,13 +25,19 @@
 //     sees them.
 //   - offer operations in ACCEPT: RESERVE / UNRESERVE are turned into
 //     ResourceConversions (common/reservations.h) and passed to
-//     UpdateAllocation() before the rest of the offer is recovered;
+//     UpdateAllocation() one operation at a time, in order; from then on
+//     the offer holds the converted resources, and what is left unused is
+//     recovered in its converted form;
 //     operator RESERVE_RESOURCES / UNRESERVE_RESOURCES rescind the offers on
 //     the agent, recover them, then call UpdateAvailable().
-//   - operator UPDATE_QUOTA: validate (top-level roles, scalars, guarantee
-//     <= limit, current consumption <= new limit unless `force` via
-//     QuotaConsumed()), call UpdateQuota() for every config, then rescind
-//     offers as needed.
+//   - operator UPDATE_QUOTA: validate every config first (ValidateQuota:
+//     top-level roles, guarantee <= limit; and, unless `force`,
+//     QuotaConsumed() <= the new limit), then call UpdateQuota() for each,
+//     persist them, and rescind offers of roles now above their limit.
+//     GET_QUOTA: Quotas(). UPDATE_WEIGHTS / GET_WEIGHTS: UpdateWeights(),
+//     Weights(). --weights: UpdateWeights() at start. Master failover:
+//     Recover() with the registry's quotas and agent count.
+//   - /metrics/snapshot: merge Metrics().
 #ifndef AGORA_ALLOCATOR_ALLOCATOR_H_
 #define AGORA_ALLOCATOR_ALLOCATOR_H_
 
