@@ -198,6 +198,32 @@ TEST_F(AllocatorQuotaTest, GuaranteeChopsAnAgent) {
                                 "cpus:0.5;mem:312")));
 }
 
+// Mesos's QuotaRoleAllocateNonQuotaResource: resources the quota does not
+// name come along with the guaranteed ones, subject to the headroom.
+TEST_F(AllocatorQuotaTest, QuotaRoleAllocateNonQuotaResource) {
+  SetQuota("quota-role-1", MakeQuota("cpus:2"));
+  EXPECT_THAT(AddAgent(1, "cpus:1;mem:1024;ports:[31000-32000]"), IsEmpty());
+  // Stage 1: cpus:1 toward the guarantee; mem (no limit, within the
+  // surplus mem:1024) and the ports come along.
+  EXPECT_THAT(AddFramework(1, {"quota-role-1"}),
+              ElementsAre(Grant("framework1", "agent1", "quota-role-1",
+                                "cpus:1;mem:1024;ports:[31000-32000]")));
+
+  // quota-role-2 (no frameworks) is guaranteed mem:1024. Required headroom
+  // cpus:1 (role 1) + mem:1024 (role 2) = all of agent2: role 1 gets its
+  // cpus:1 and the ports, not the mem.
+  SetQuota("quota-role-2", MakeQuota("mem:1024"));
+  EXPECT_THAT(AddAgent(2, "cpus:1;mem:1024;ports:[31000-32000]"),
+              ElementsAre(Grant("framework1", "agent2", "quota-role-1",
+                                "cpus:1;ports:[31000-32000]")));
+
+  // Role 1 is at its cpus limit; with agent3 the surplus is
+  // cpus:1;mem:1024, so it gets agent3's mem and ports only.
+  EXPECT_THAT(AddAgent(3, "cpus:1;mem:1024;ports:[31000-32000]"),
+              ElementsAre(Grant("framework1", "agent3", "quota-role-1",
+                                "mem:1024;ports:[31000-32000]")));
+}
+
 // Without a limit, a role served in stage 1 bursts past its guarantee up to
 // what the headroom allows: here the whole agent.
 TEST_F(AllocatorQuotaTest, GuaranteeWithoutLimitBursts) {
