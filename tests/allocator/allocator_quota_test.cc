@@ -198,6 +198,31 @@ TEST_F(AllocatorQuotaTest, GuaranteeChopsAnAgent) {
                                 "cpus:0.5;mem:312")));
 }
 
+// Mesos's MultipleFrameworksInRoleWithQuota: stage 1 goes through the
+// quota role's frameworks in DRF order, past a filtered one.
+TEST_F(AllocatorQuotaTest, MultipleFrameworksInRoleWithQuota) {
+  EXPECT_THAT(AddFramework(1, {kQuotaRole}), IsEmpty());
+  SetQuota(kQuotaRole, MakeQuota("cpus:4;mem:2048"));
+  EXPECT_THAT(AddFramework(2, {kNoQuotaRole}), IsEmpty());
+  EXPECT_THAT(
+      AddAgent(1, "cpus:1;mem:512"),
+      ElementsAre(Grant("framework1", "agent1", kQuotaRole, "cpus:1;mem:512")));
+  EXPECT_THAT(AddFramework(3, {kQuotaRole}), IsEmpty());
+  // Total cpus 3: framework1 1/3, framework3 0 within quota-role.
+  EXPECT_THAT(AddAgent(2, "cpus:2;mem:1024"),
+              ElementsAre(Grant("framework3", "agent2", kQuotaRole,
+                                "cpus:2;mem:1024")));
+  // Total cpus 4: framework1 1/4 < framework3 2/4.
+  std::vector<Allocation> got = AddAgent(3, "cpus:1;mem:512");
+  EXPECT_THAT(got, ElementsAre(Grant("framework1", "agent3", kQuotaRole,
+                                     "cpus:1;mem:512")));
+  // framework1 declines for 5 s: the guarantee still lacks cpus:1;mem:512,
+  // and framework3 gets agent3 in the next cycle.
+  Recover(got[0], absl::Seconds(5));
+  EXPECT_THAT(NextBatch(), ElementsAre(Grant("framework3", "agent3", kQuotaRole,
+                                             "cpus:1;mem:512")));
+}
+
 // Mesos's QuotaRoleAllocateNonQuotaResource: resources the quota does not
 // name come along with the guaranteed ones, subject to the headroom.
 TEST_F(AllocatorQuotaTest, QuotaRoleAllocateNonQuotaResource) {
