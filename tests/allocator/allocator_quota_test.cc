@@ -223,6 +223,23 @@ TEST_F(AllocatorQuotaTest, MultipleFrameworksInRoleWithQuota) {
                                              "cpus:1;mem:512")));
 }
 
+// Mesos's QuotaWithAncestorReservations: a subrole gets its ancestor's
+// reservation; the headroom counts only unreserved resources.
+TEST_F(AllocatorQuotaTest, QuotaWithAncestorReservations) {
+  SetQuota(kQuotaRole, MakeQuota("cpus:1;mem:1024"));
+  EXPECT_THAT(AddAgent(1, "cpus(a):1;mem(a):1024"), IsEmpty());
+  EXPECT_THAT(AddFramework(1, {"a/b"}),
+              ElementsAre(Grant("framework1", "agent1", "a/b",
+                                "cpus(a):1;mem(a):1024")));
+  EXPECT_THAT(AddFramework(2, {kNoQuotaRole}), IsEmpty());
+  // Required headroom cpus:1;mem:1024 takes all of agent2.
+  EXPECT_THAT(AddAgent(2, "cpus:1;mem:1024"), IsEmpty());
+  // With agent3 there is a surplus of one agent.
+  EXPECT_THAT(AddAgent(3, "cpus:1;mem:1024"),
+              ElementsAre(Grant("framework2", "agent3", kNoQuotaRole,
+                                "cpus:1;mem:1024")));
+}
+
 // Mesos's QuotaRoleAllocateNonQuotaResource: resources the quota does not
 // name come along with the guaranteed ones, subject to the headroom.
 TEST_F(AllocatorQuotaTest, QuotaRoleAllocateNonQuotaResource) {
