@@ -341,7 +341,7 @@ void Allocator::Impl::Grant(AgentState* agent, FrameworkState* framework,
     agent->available -= offer;
   }
   Tally tally = TallyOf(offer);
-  Resources allocated = offer.AllocatedTo(role->name);
+  Resources allocated = std::move(offer).AllocatedTo(role->name);
   AddRecord(agent, framework, role, allocated, tally, /*defer=*/true);
 
   // The cycle's quota state (Mesos updates consumed quota of the role in

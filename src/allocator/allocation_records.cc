@@ -52,6 +52,10 @@ Quantities TopRole::Consumed() const {
 // --------------------------------------------------------
 
 size_t ResourceNames::Index(const std::string& name) {
+  // The few common names are found faster by a scan than by hashing.
+  for (size_t i = 0; i < names_.size() && i < 8; ++i) {
+    if (names_[i] == name) return i;
+  }
   auto [it, inserted] = index_.try_emplace(name, names_.size());
   if (inserted) names_.push_back(name);
   return it->second;
