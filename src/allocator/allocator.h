@@ -253,7 +253,9 @@ class Allocator {
   std::map<std::string, Quota> Quotas() const;
   // What counts against `role`'s quota now: its (and its subroles')
   // reservations plus offered or allocated unreserved non-revocable scalars.
-  // The master compares it with a new limit (UPDATE_QUOTA without force).
+  // Mesos checks a new limit (UPDATE_QUOTA without force) against
+  // consumption without outstanding offers (they are rescinded instead):
+  // the master subtracts its offers' unreserved non-revocable scalars.
   std::map<std::string, Scalar> QuotaConsumed(const std::string& role) const;
 
   // Master failover (Mesos's recover()): with quotas, sets them and pauses
