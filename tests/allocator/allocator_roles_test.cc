@@ -339,6 +339,72 @@ TEST_F(AllocatorRolesTest, ReservationsGoToTheRoleAndItsSubroles) {
       ElementsAre(Grant("framework2", "agent2", "ads", "cpus:2;mem:1024")));
 }
 
+// Bad input from the master's peers gets an error and changes nothing.
+TEST_F(AllocatorRolesTest, BadInputIsRejectedWithoutChange) {
+  EXPECT_THAT(AddFramework(1, Options({"role1", "role2"})), IsEmpty());
+  std::vector<Allocation> got = AddAgent(1, "cpus:4;mem:1024");
+  ASSERT_THAT(got, SizeIs(1));
+  const Resources total = allocator_->TotalResources();
+  const Resources allocated = allocator_->AllocatedResources();
+  Resources reserved = PushReservation(R("cpus:1"), Dynamic("role1"));
+  ResourceConversion reserve =
+      *ReserveConversion(reserved.AllocatedTo("role1"));
+
+  // Unknown framework or agent.
+  EXPECT_EQ(allocator_
+                ->UpdateAllocation(Fw(9), Ag(1),
+                                   R("cpus:1").AllocatedTo("role1"), {reserve})
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(allocator_
+                ->UpdateAllocation(Fw(1), Ag(9),
+                                   R("cpus:1").AllocatedTo("role1"), {reserve})
+                .code(),
+            absl::StatusCode::kNotFound);
+  // Offered resources without or with mixed allocation roles.
+  EXPECT_EQ(
+      allocator_->UpdateAllocation(Fw(1), Ag(1), R("cpus:1"), {reserve}).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(allocator_
+                ->UpdateAllocation(Fw(1), Ag(1),
+                                   R("cpus:1").AllocatedTo("role1") +
+                                       R("mem:1").AllocatedTo("role2"),
+                                   {reserve})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // A conversion that moves resources to another allocation role.
+  ResourceConversion elsewhere{R("cpus:1").AllocatedTo("role1"),
+                               reserved.AllocatedTo("role2")};
+  EXPECT_EQ(allocator_
+                ->UpdateAllocation(
+                    Fw(1), Ag(1), R("cpus:1").AllocatedTo("role1"), {elsewhere})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // A conversion of something the offer does not hold.
+  ResourceConversion more{
+      R("cpus:8").AllocatedTo("role1"),
+      PushReservation(R("cpus:8"), Dynamic("role1")).AllocatedTo("role1")};
+  EXPECT_EQ(allocator_
+                ->UpdateAllocation(Fw(1), Ag(1),
+                                   R("cpus:1").AllocatedTo("role1"), {more})
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Everything is offered: nothing is free to reserve.
+  EXPECT_EQ(
+      allocator_->UpdateAvailable(Ag(1), {*ReserveConversion(reserved)}).code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(allocator_->UpdateAgent(Ag(9), R("cpus:1"), std::nullopt));
+  allocator_->UpdateFramework(Fw(9), Options({"role3"}));
+  allocator_->UpdateWeights({{"role1", -1.0}, {"bad role", 2.0}});
+  EXPECT_TRUE(allocator_->Weights().empty());
+  Quota negative;
+  negative.limits["cpus"] = Scalar::FromMillis(-1);
+  EXPECT_FALSE(allocator_->UpdateQuota("role1", negative).ok());
+  EXPECT_EQ(allocator_->TotalResources(), total);
+  EXPECT_EQ(allocator_->AllocatedResources(), allocated);
+  EXPECT_TRUE(allocator_->Quotas().empty());
+}
+
 // --- Metrics
 // --------------------------------------------------------------------
 
