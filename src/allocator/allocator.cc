@@ -1,9 +1,13 @@
 #include "allocator/allocator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "allocator/allocator_impl.h"
 #include "glog/logging.h"
 
@@ -14,6 +18,50 @@ constexpr absl::Duration kMaxRefuse = absl::Hours(24 * 365);
 
 std::vector<Resources> AllocatorOptions::DefaultMinAllocatable() {
   return {*Resources::Parse("cpus:0.01"), *Resources::Parse("mem:32")};
+}
+
+absl::StatusOr<std::vector<Resources>> ParseMinAllocatableResources(
+    absl::string_view text) {
+  std::vector<Resources> out;
+  for (absl::string_view set : absl::StrSplit(text, '|')) {
+    absl::StatusOr<Resources> parsed = Resources::Parse(set);
+    if (!parsed.ok()) return parsed.status();
+    if (parsed->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("min_allocatable_resources: empty set in '", text, "'"));
+    }
+    for (const Resource& r : parsed->items()) {
+      if (r.kind != Resource::Kind::kScalar || !r.IsUnreserved()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("min_allocatable_resources: '", r.ToString(),
+                         "' is not a scalar quantity"));
+      }
+    }
+    out.push_back(*std::move(parsed));
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, double>> ParseWeights(
+    absl::string_view text) {
+  std::map<std::string, double> out;
+  for (absl::string_view entry :
+       absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    std::vector<absl::string_view> parts = absl::StrSplit(entry, '=');
+    double weight = 0;
+    if (parts.size() != 2 || !absl::SimpleAtod(parts[1], &weight) ||
+        !(weight > 0) || std::isinf(weight)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "weights: '", entry, "' is not 'role=weight' with a weight > 0"));
+    }
+    std::string role(absl::StripAsciiWhitespace(parts[0]));
+    if (absl::Status valid = ValidateRole(role); !valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weights: ", valid.message()));
+    }
+    out[role] = weight;
+  }
+  return out;
 }
 
 Allocator::Impl::Impl(AllocatorOptions options)

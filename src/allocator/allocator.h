@@ -49,6 +49,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/reservations.h"
 #include "common/resources.h"
@@ -81,6 +83,16 @@ struct AllocatorOptions {
 
   static std::vector<Resources> DefaultMinAllocatable();
 };
+
+// The master's allocator flags, in Mesos's syntax. InvalidArgument naming
+// the bad part.
+//   --min_allocatable_resources: "cpus:0.01|mem:32" (sets separated by '|',
+//     quantities in a set by ';'; scalars only, no roles).
+absl::StatusOr<std::vector<Resources>> ParseMinAllocatableResources(
+    absl::string_view text);
+//   --weights: "role1=2,role2=3.5" (valid roles, weights > 0).
+absl::StatusOr<std::map<std::string, double>> ParseWeights(
+    absl::string_view text);
 
 // FrameworkInfo.capabilities as far as allocation is concerned. Defaults are
 // protobuf's (all false).

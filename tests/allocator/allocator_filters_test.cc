@@ -207,6 +207,35 @@ TEST_F(AllocatorFilterTest, MinAllocatableFromOptions) {
               ElementsAre(Grant("framework1", "agent1", "*", "cpus:0.005")));
 }
 
+TEST(AllocatorFlagsTest, MinAllocatableResources) {
+  absl::StatusOr<std::vector<Resources>> sets =
+      ParseMinAllocatableResources("cpus:0.01|mem:32");
+  ASSERT_TRUE(sets.ok()) << sets.status();
+  EXPECT_EQ(*sets, AllocatorOptions::DefaultMinAllocatable());
+  sets = ParseMinAllocatableResources("disk:1|cpus:1;mem:32");
+  ASSERT_TRUE(sets.ok()) << sets.status();
+  ASSERT_EQ(sets->size(), 2u);
+  EXPECT_EQ((*sets)[1], R("cpus:1;mem:32"));
+  EXPECT_FALSE(ParseMinAllocatableResources("cpus:1|").ok());
+  EXPECT_FALSE(ParseMinAllocatableResources("ports:[1-2]").ok());
+  EXPECT_FALSE(ParseMinAllocatableResources("cpus(r):1").ok());
+  EXPECT_FALSE(ParseMinAllocatableResources("cpus:x").ok());
+}
+
+TEST(AllocatorFlagsTest, Weights) {
+  absl::StatusOr<std::map<std::string, double>> weights =
+      ParseWeights("role1=2,eng/ml=3.5");
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  EXPECT_EQ(*weights,
+            (std::map<std::string, double>{{"role1", 2.0}, {"eng/ml", 3.5}}));
+  EXPECT_TRUE(ParseWeights("").ok());
+  EXPECT_FALSE(ParseWeights("role1").ok());
+  EXPECT_FALSE(ParseWeights("role1=0").ok());
+  EXPECT_FALSE(ParseWeights("role1=-1").ok());
+  EXPECT_FALSE(ParseWeights("bad role=1").ok());
+  EXPECT_FALSE(ParseWeights("role1=x").ok());
+}
+
 }  // namespace
 }  // namespace allocator_test
 }  // namespace agora
