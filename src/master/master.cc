@@ -257,9 +257,6 @@ void Master::RegisterGauges() {
   metrics_.AddGauge("master/uptime_secs", [this] {
     return absl::ToDoubleSeconds(loop_->Now() - start_time_);
   });
-  metrics_.AddGauge("allocator/mesos/allocation_runs", [this] {
-    return static_cast<double>(allocator_.allocation_runs());
-  });
 }
 
 // Non-terminal states are gauges over the active tasks; terminal ones are
@@ -327,7 +324,10 @@ void Master::RegisterClusterGauges() {
 }
 
 std::map<std::string, double> Master::MetricsSnapshot() const {
-  return metrics_.Snapshot();
+  std::map<std::string, double> out = metrics_.Snapshot();
+  // allocator/mesos/...: runs, cycle times, shares, filters, quota.
+  for (auto& [name, value] : allocator_.Metrics()) out[name] = value;
+  return out;
 }
 
 }  // namespace agora

@@ -12,6 +12,30 @@ namespace agora {
 
 using mesos::v1::FrameworkInfo;
 
+namespace {
+
+// What the allocator needs from a FrameworkInfo: roles, capabilities and
+// the per-role minimum offer sizes (offer_filters).
+FrameworkOptions AllocatorFrameworkOptions(
+    const FrameworkInfo& info, const std::set<std::string>& roles,
+    const std::set<std::string>& suppressed) {
+  using Capability = FrameworkInfo::Capability;
+  FrameworkOptions out;
+  out.roles = roles;
+  out.suppressed_roles = suppressed;
+  out.capabilities.multi_role = HasCapability(info, Capability::MULTI_ROLE);
+  out.capabilities.revocable_resources =
+      HasCapability(info, Capability::REVOCABLE_RESOURCES);
+  out.capabilities.gpu_resources =
+      HasCapability(info, Capability::GPU_RESOURCES);
+  out.capabilities.reservation_refinement =
+      HasCapability(info, Capability::RESERVATION_REFINEMENT);
+  out.min_allocatable_resources = MinAllocatableOf(info);
+  return out;
+}
+
+}  // namespace
+
 absl::Status Master::ValidateSubscribe(const SchedulerCall& call) const {
   if (shut_down_) return absl::UnavailableError("master is shutting down");
   if (call.type() != SchedulerCall::SUBSCRIBE) {
@@ -95,12 +119,9 @@ Framework* Master::AddNewFramework(FrameworkInfo info,
       info.has_id() ? FrameworkId(info.id().value()) : frameworks_.NextId();
   Framework* framework = frameworks_.Add(id, std::move(info), roles);
   framework->registered_time = loop_->Now();
-  allocator_.AddFramework(id, roles, {}, /*active=*/false, suppressed);
-  std::map<std::string, std::vector<Resources>> minimums =
-      MinAllocatableOf(framework->info);
-  if (!minimums.empty()) {
-    allocator_.UpdateFramework(id, roles, suppressed, minimums);
-  }
+  allocator_.AddFramework(
+      id, AllocatorFrameworkOptions(framework->info, roles, suppressed), {},
+      /*active=*/false);
   for (const std::string& role : suppressed) {
     if (roles.count(role) > 0) framework->suppressed_roles.insert(role);
   }
@@ -176,8 +197,8 @@ absl::Status Master::UpdateFramework(Framework* framework, FrameworkInfo info,
         info.checkpoint() ? "true" : "false", "'"));
   }
   std::set<std::string> roles = *FrameworkRoles(info);
-  allocator_.UpdateFramework(framework->id, roles, suppressed,
-                             MinAllocatableOf(info));
+  allocator_.UpdateFramework(
+      framework->id, AllocatorFrameworkOptions(info, roles, suppressed));
   // Offers in roles the framework left are no longer valid.
   for (const std::string& id : offers_.OffersOf(framework->id)) {
     if (roles.count(offers_.Find(id)->role) == 0) {
@@ -294,7 +315,8 @@ Framework* Master::EnsureRecoveredFramework(const FrameworkInfo& info) {
   Framework* framework = frameworks_.Add(id, info, *roles);
   framework->recovered = true;
   framework->registered_time = loop_->Now();
-  allocator_.AddFramework(id, *roles, {}, /*active=*/false);
+  allocator_.AddFramework(id, AllocatorFrameworkOptions(info, *roles, {}), {},
+                          /*active=*/false);
   LOG(INFO) << "Recovered framework " << id << " (" << info.name()
             << ") from an agent's report";
   return framework;
