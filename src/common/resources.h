@@ -12,10 +12,10 @@
 #include <ostream>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace agora {
 
@@ -31,8 +31,14 @@ class Scalar {
   int64_t millis() const { return millis_; }
   bool IsZero() const { return millis_ == 0; }
 
-  Scalar& operator+=(Scalar o) { millis_ += o.millis_; return *this; }
-  Scalar& operator-=(Scalar o) { millis_ -= o.millis_; return *this; }
+  Scalar& operator+=(Scalar o) {
+    millis_ += o.millis_;
+    return *this;
+  }
+  Scalar& operator-=(Scalar o) {
+    millis_ -= o.millis_;
+    return *this;
+  }
   friend Scalar operator+(Scalar a, Scalar b) { return a += b; }
   friend Scalar operator-(Scalar a, Scalar b) { return a -= b; }
   friend bool operator==(Scalar a, Scalar b) { return a.millis_ == b.millis_; }
@@ -168,7 +174,9 @@ class Resources {
   Resources Scalars() const;
   Resources NonScalars() const;
   // Copies with the allocation role set (or cleared, with "").
-  Resources AllocatedTo(absl::string_view role) const;
+  Resources AllocatedTo(absl::string_view role) const&;
+  // The same without a copy when every resource has one allocation role.
+  Resources AllocatedTo(absl::string_view role) &&;
   // Resources allocatable to `role`: unreserved ones and those reserved to
   // `role` or one of its ancestors.
   Resources AllocatableTo(absl::string_view role) const;

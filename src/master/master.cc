@@ -116,9 +116,7 @@ void Master::OnAllocationTimer() {
 
 void Master::RunAllocation() {
   if (shut_down_) return;
-  const absl::Time started = absl::Now();  // Wall time, even in tests.
   std::vector<Allocation> allocations = allocator_.Allocate(loop_->Now());
-  allocation_run_ms_.Record(absl::Now() - started);
   std::map<FrameworkId, SchedulerEvent> events;
   for (const Allocation& allocation : allocations) {
     MakeOffer(allocation, &events);
@@ -267,6 +265,7 @@ void Master::RegisterGauges() {
                            "master/valid_status_update_acknowledgements",
                            "master/invalid_status_updates",
                            "master/valid_status_updates",
+                           "master/messages_kill_task",
                            "master/invalid_framework_to_executor_messages",
                            "master/valid_framework_to_executor_messages"}) {
     metrics_.Increment(name, 0);
@@ -278,9 +277,6 @@ void Master::RegisterGauges() {
   metrics_.AddGauge("master/elected", [] { return 1.0; });
   metrics_.AddGauge("master/uptime_secs", [this] {
     return absl::ToDoubleSeconds(loop_->Now() - start_time_);
-  });
-  metrics_.AddGauge("allocator/mesos/allocation_runs", [this] {
-    return static_cast<double>(allocator_.allocation_runs());
   });
 }
 
@@ -358,7 +354,8 @@ void Master::RegisterClusterGauges() {
 
 std::map<std::string, double> Master::MetricsSnapshot() const {
   std::map<std::string, double> out = metrics_.Snapshot();
-  allocation_run_ms_.AddTo(&out);
+  // allocator/mesos/...: runs, cycle times, shares, filters, quota.
+  for (auto& [name, value] : allocator_.Metrics()) out[name] = value;
   return out;
 }
 

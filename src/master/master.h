@@ -22,7 +22,6 @@
 #include "allocator/allocator.h"
 #include "common/event_loop.h"
 #include "common/metrics.h"
-#include "common/timer_metric.h"
 #include "master/agent_registry.h"
 #include "master/framework_registry.h"
 #include "master/master_options.h"
@@ -84,11 +83,10 @@ class Master {
                       const internal::AgentMessage& message);
   void OnAgentLinkClosed(const std::shared_ptr<AgentConnection>& link);
 
-  // --- Operator edge (master_operator.cc)
-  // ------------------------------------- One `agora.v1.Operator/Call`.
-  // INVALID_ARGUMENT (malformed), NOT_FOUND (unknown agent), UNAVAILABLE
-  // (registry write failed, shutting down), UNIMPLEMENTED (a call type this
-  // master does not serve).
+  // --- Operator edge (master_operator.cc) ------------------------------------
+  // One `agora.v1.Operator/Call`. INVALID_ARGUMENT (malformed), NOT_FOUND
+  // (unknown agent), UNAVAILABLE (registry write failed, shutting down),
+  // UNIMPLEMENTED (a call type this master does not serve).
   absl::StatusOr<mesos::v1::master::Response> HandleOperatorCall(
       const mesos::v1::master::Call& call);
 
@@ -113,6 +111,19 @@ class Master {
   void SendHeartbeat(const FrameworkId& id, const std::string& stream_id);
   Framework* EnsureRecoveredFramework(const mesos::v1::FrameworkInfo& info);
   absl::Status Teardown(Framework* framework);
+  // Fired FrameworkInfo.failover_timeout after a disconnection.
+  void OnFailoverTimeout(const FrameworkId& id, uint64_t epoch);
+  // Kills the framework's tasks (TASK_KILLED, REASON_FRAMEWORK_REMOVED),
+  // drops its offers, shuts it down on every agent and moves it to the
+  // completed frameworks.
+  void RemoveFramework(Framework* framework, const std::string& why);
+  // UPDATE_FRAMEWORK, and the update part of a resubscription: the new
+  // roles, name, failover timeout, capabilities, offer filters and
+  // suppressed roles. InvalidArgument when `info` changes the principal,
+  // user or checkpoint; state is untouched then.
+  absl::Status UpdateFramework(Framework* framework,
+                               mesos::v1::FrameworkInfo info,
+                               const std::set<std::string>& suppressed);
 
   // master_calls.cc
   absl::StatusOr<Framework*> AuthorizeCall(const SchedulerCall& call,
@@ -133,6 +144,8 @@ class Master {
                          const SchedulerCall::Reconcile& reconcile);
   absl::Status Message(Framework* framework,
                        const SchedulerCall::Message& message);
+  absl::Status UpdateFrameworkCall(
+      Framework* framework, const SchedulerCall::UpdateFramework& update);
   // master_reconcile.cc
   mesos::v1::TaskStatus ReconciliationStatus(const TrackedTask& task) const;
   // Mesos's explicit reconciliation table for a task the master does not
@@ -262,7 +275,6 @@ class Master {
   TaskTracker tasks_;
   UnreachableTasks unreachable_tasks_;
   MetricsRegistry metrics_;
-  TimerMetric allocation_run_ms_{"allocator/mesos/allocation_run_ms"};
 
   EventLoop::TimerId allocation_timer_ = 0;
   EventLoop::TimerId reregister_timer_ = 0;

@@ -182,6 +182,22 @@ TEST_F(MasterPartitionTest, SilentAgentBecomesUnreachableForPartitionAware) {
   EXPECT_EQ(slaves["unreachable_slaves"][0]["id"], agent->agent_id());
 }
 
+TEST_F(MasterPartitionTest, TeardownForgetsTheFrameworksUnreachableTasks) {
+  StartMaster(FastHealthChecks());
+  FakeAgent* agent = AddAgent();
+  FakeScheduler* framework = AddFramework(FrameworkInfoWith("pa", true));
+  LaunchRunning(framework, agent, "t1");
+  agent->set_answer_pings(false);
+  ASSERT_TRUE(TakeUpdate(framework, "t1").has_value());  // UNREACHABLE
+  ASSERT_EQ(Metrics()["master/tasks_unreachable"], 1.0);
+  Call teardown;
+  teardown.set_type(Call::TEARDOWN);
+  ASSERT_TRUE(framework->Send(teardown).ok());
+  ASSERT_TRUE(
+      WaitUntil([&] { return State()["completed_frameworks"].size() == 1u; }));
+  EXPECT_EQ(Metrics()["master/tasks_unreachable"], 0.0);
+}
+
 TEST_F(MasterPartitionTest, OtherFrameworksGetTaskLostWithAgentRemoved) {
   StartMaster(FastHealthChecks());
   FakeAgent* agent = AddAgent();
