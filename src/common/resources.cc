@@ -103,12 +103,13 @@ bool Ranges::Contains(const Ranges& o) const {
 }
 
 std::string Ranges::ToString() const {
-  return absl::StrCat("[",
-                      absl::StrJoin(ranges_, ", ",
-                                    [](std::string* out, const Range& r) {
-                                      absl::StrAppend(out, r.begin, "-", r.end);
-                                    }),
-                      "]");
+  return absl::StrCat(
+      "[",
+      absl::StrJoin(ranges_, ", ",
+                    [](std::string* out, const Range& r) {
+                      absl::StrAppend(out, r.begin, "-", r.end);
+                    }),
+      "]");
 }
 
 // --- Resource --------------------------------------------------------------
@@ -132,7 +133,8 @@ bool Resource::IsEmpty() const {
 
 bool Resource::SameIdentity(const Resource& o) const {
   return name == o.name && kind == o.kind && revocable == o.revocable &&
-         allocation_role == o.allocation_role && reservations == o.reservations;
+         allocation_role == o.allocation_role &&
+         reservations == o.reservations;
 }
 
 std::string Resource::ToString() const {
@@ -369,16 +371,15 @@ absl::Status ValidateRole(absl::string_view role) {
     for (char c : part) {
       if (absl::ascii_isspace(static_cast<unsigned char>(c)) ||
           absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "role '", role, "' has whitespace or a control character"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("role '", role, "' has whitespace or a control character"));
       }
     }
   }
   return absl::OkStatus();
 }
 
-// --- Parsing
-// -------------------------------------------------------------------
+// --- Parsing -------------------------------------------------------------------
 
 namespace {
 
@@ -386,8 +387,8 @@ absl::Status ParseScalarValue(absl::string_view entry, absl::string_view text,
                               Scalar* out) {
   double v;
   if (!absl::SimpleAtod(text, &v) || std::isnan(v) || std::isinf(v)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad resource '", entry, "': '", text, "' is not a number"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad resource '", entry, "': '", text, "' is not a number"));
   }
   if (v < 0) {
     return absl::InvalidArgumentError(
@@ -401,17 +402,15 @@ absl::Status ParseRangesValue(absl::string_view entry, absl::string_view text,
                               Ranges* out) {
   absl::string_view inner = text.substr(1, text.size() - 2);
   std::vector<Range> ranges;
-  for (absl::string_view part :
-       absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
+  for (absl::string_view part : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
     part = absl::StripAsciiWhitespace(part);
     std::vector<absl::string_view> ends = absl::StrSplit(part, '-');
     uint64_t b, e;
     if (ends.size() != 2 ||
         !absl::SimpleAtoi(absl::StripAsciiWhitespace(ends[0]), &b) ||
         !absl::SimpleAtoi(absl::StripAsciiWhitespace(ends[1]), &e) || b > e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad resource '", entry, "': '", part,
-                       "' is not a range 'begin-end'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad resource '", entry, "': '", part, "' is not a range 'begin-end'"));
     }
     ranges.push_back({b, e});
   }
@@ -470,8 +469,9 @@ absl::StatusOr<Resource> ParseEntry(absl::string_view entry,
           absl::StrCat("bad resource '", entry, "': unbalanced '{'"));
     }
     r.kind = Resource::Kind::kSet;
-    for (absl::string_view item : absl::StrSplit(
-             value.substr(1, value.size() - 2), ',', absl::SkipWhitespace())) {
+    for (absl::string_view item :
+         absl::StrSplit(value.substr(1, value.size() - 2), ',',
+                        absl::SkipWhitespace())) {
       r.set.insert(std::string(absl::StripAsciiWhitespace(item)));
     }
   } else {
@@ -510,13 +510,11 @@ absl::StatusOr<Resource> ParseJsonEntry(const nlohmann::json& j,
     if (j.contains("ranges") && j["ranges"].contains("range")) {
       for (const auto& rg : j["ranges"]["range"]) {
         if (!rg.contains("begin") || !rg.contains("end") ||
-            !rg["begin"].is_number_unsigned() ||
-            !rg["end"].is_number_unsigned()) {
+            !rg["begin"].is_number_unsigned() || !rg["end"].is_number_unsigned()) {
           return absl::InvalidArgumentError(
               absl::StrCat("bad resource ", j.dump(), ": invalid range"));
         }
-        ranges.push_back(
-            {rg["begin"].get<uint64_t>(), rg["end"].get<uint64_t>()});
+        ranges.push_back({rg["begin"].get<uint64_t>(), rg["end"].get<uint64_t>()});
       }
     }
     r.ranges = Ranges(std::move(ranges));
@@ -545,8 +543,8 @@ absl::StatusOr<Resource> ParseJsonEntry(const nlohmann::json& j,
       rv.role = res.value("role", std::string());
       rv.principal = res.value("principal", std::string());
       if (absl::Status s = ValidateRole(rv.role); !s.ok() || rv.role == "*") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "bad resource ", j.dump(), ": invalid reservation role"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("bad resource ", j.dump(), ": invalid reservation role"));
       }
       r.reservations.push_back(std::move(rv));
     }
@@ -579,16 +577,15 @@ absl::StatusOr<Resources> Resources::Parse(absl::string_view text,
     }
     return out;
   }
-  for (absl::string_view entry :
-       absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+  for (absl::string_view entry : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
     entry = absl::StripAsciiWhitespace(entry);
     absl::StatusOr<Resource> r = ParseEntry(entry, default_role);
     if (!r.ok()) return r.status();
     for (const Resource& mine : out.items_) {
       if (mine.name == r->name && mine.kind != r->kind) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("bad resource '", entry, "': '", r->name,
-                         "' already has a value of another type"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "bad resource '", entry, "': '", r->name,
+            "' already has a value of another type"));
       }
     }
     out += *r;

@@ -12,10 +12,10 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 
 namespace agora {
 
@@ -31,14 +31,8 @@ class Scalar {
   int64_t millis() const { return millis_; }
   bool IsZero() const { return millis_ == 0; }
 
-  Scalar& operator+=(Scalar o) {
-    millis_ += o.millis_;
-    return *this;
-  }
-  Scalar& operator-=(Scalar o) {
-    millis_ -= o.millis_;
-    return *this;
-  }
+  Scalar& operator+=(Scalar o) { millis_ += o.millis_; return *this; }
+  Scalar& operator-=(Scalar o) { millis_ -= o.millis_; return *this; }
   friend Scalar operator+(Scalar a, Scalar b) { return a += b; }
   friend Scalar operator-(Scalar a, Scalar b) { return a -= b; }
   friend bool operator==(Scalar a, Scalar b) { return a.millis_ == b.millis_; }

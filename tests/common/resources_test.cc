@@ -34,8 +34,7 @@ TEST(RangesTest, NormalizesAndSubtracts) {
 }
 
 TEST(ResourcesTest, ParsesMesosTextForm) {
-  Resources r =
-      MustParse("cpus:4;mem:4096; ports:[31000-32000];cpus(ads):2;disks:{a,b}");
+  Resources r = MustParse("cpus:4;mem:4096; ports:[31000-32000];cpus(ads):2;disks:{a,b}");
   EXPECT_EQ(r.GetScalar("cpus"), Scalar::FromDouble(6));
   EXPECT_EQ(r.GetScalar("mem"), Scalar::FromDouble(4096));
   EXPECT_EQ(r.Unreserved().GetScalar("cpus"), Scalar::FromDouble(4));
@@ -61,9 +60,9 @@ TEST(ResourcesTest, ParsesJsonForm) {
 
 TEST(ResourcesTest, RejectsMalformedText) {
   for (const char* bad :
-       {"cpus", "cpus:abc", "cpus:-1", "cpus:nan", "ports:[5-1]", "ports:[1-2",
-        "cpus(:1", ":3", "cpus(a b):1", "cpus:1;cpus:[1-2]", "cpus:inf",
-        "mem:"}) {
+       {"cpus", "cpus:abc", "cpus:-1", "cpus:nan", "ports:[5-1]",
+        "ports:[1-2", "cpus(:1", ":3", "cpus(a b):1", "cpus:1;cpus:[1-2]",
+        "cpus:inf", "mem:"}) {
     absl::StatusOr<Resources> r = Resources::Parse(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
@@ -136,8 +135,7 @@ TEST(ResourcesProtoTest, RejectsInvalidValues) {
 TEST(RoleTest, Validation) {
   EXPECT_TRUE(ValidateRole("*").ok());
   EXPECT_TRUE(ValidateRole("eng/ml").ok());
-  for (const char* bad :
-       {"", "/a", "a/", "a//b", ".", "a/..", "-a", "a b", "a/*"}) {
+  for (const char* bad : {"", "/a", "a/", "a//b", ".", "a/..", "-a", "a b", "a/*"}) {
     EXPECT_FALSE(ValidateRole(bad).ok()) << bad;
   }
   EXPECT_TRUE(IsRoleOrDescendant("a/b", "a"));

@@ -66,8 +66,7 @@ class LocalCluster {
  public:
   struct Options {
     int agents = 1;
-    std::string agent_resources =
-        "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
+    std::string agent_resources = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
     std::vector<std::string> master_flags;
     std::vector<std::string> agent_flags;
   };
@@ -92,9 +91,8 @@ class LocalCluster {
     int exit_code = -1;
     std::string output;
   };
-  absl::StatusOr<ExecuteResult> Execute(
-      const std::vector<std::string>& args,
-      absl::Duration timeout = absl::Seconds(120));
+  absl::StatusOr<ExecuteResult> Execute(const std::vector<std::string>& args,
+                                        absl::Duration timeout = absl::Seconds(120));
 
  private:
   std::string root_;
