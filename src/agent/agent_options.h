@@ -30,7 +30,7 @@ struct AgentOptions {
   absl::Duration executor_registration_timeout = absl::Minutes(1);
   absl::Duration executor_shutdown_grace_period = absl::Seconds(5);
   // Resolved --isolation (isolation_config.h) and the cgroups flags.
-  IsolationConfig isolation;
+  IsolationConfig isolation{{"posix/cpu", "posix/mem"}};
   std::string cgroups_hierarchy = "/sys/fs/cgroup";
   std::string cgroups_root = "agora";
   CgroupsLimitOptions cgroups_limits;
