@@ -8,8 +8,7 @@ deps:
 	@./scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(BUILD_DIR) -j $(JOBS)
+	@BUILD_DIR=$(BUILD_DIR) BUILD_TYPE=Release ./scripts/build.sh
 
 run: build
 	@./scripts/run-local.sh $(BUILD_DIR)

@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 exec 9>/tmp/agora-build.lock
-flock 9
+if ! flock -n 9; then
+  echo "build.sh: waiting for another build on this machine to finish" >&2
+  flock 9
+fi
 # Configure every time: modules add their CMakeLists.txt as they appear.
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} >/dev/null
 args=()

@@ -35,13 +35,15 @@ wait_for_file() {
   exit 1
 }
 
-"$BIN/agora-master" --ip=127.0.0.1 --port="$MASTER_PORT" \
+# setsid: the terminal's Ctrl-C reaches only this script, which stops the
+# daemons itself with SIGTERM.
+setsid "$BIN/agora-master" --ip=127.0.0.1 --port="$MASTER_PORT" \
   --http_port="$MASTER_HTTP_PORT" --work_dir="$STATE/master" \
   --port_file="$STATE/master.ports" 2> "$STATE/master.log" &
 pids+=($!)
 wait_for_file "$STATE/master.ports" master
 
-"$BIN/agora-agent" --master="127.0.0.1:$MASTER_PORT" --ip=127.0.0.1 \
+setsid "$BIN/agora-agent" --master="127.0.0.1:$MASTER_PORT" --ip=127.0.0.1 \
   --port="$AGENT_PORT" --http_port="$AGENT_HTTP_PORT" \
   --work_dir="$STATE/agent" --port_file="$STATE/agent.ports" \
   2> "$STATE/agent.log" &

@@ -14,11 +14,13 @@
 //                                          fewer allocations (B 2, A 5)
 // after which memory is full: A runs 5 tasks, B 3, launched in the order
 // A B A A B A A B (round robin would give A B A B ..., first-come A A A ...).
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "agora/scheduler.h"
 #include "gtest/gtest.h"
 #include "integration/cluster.h"
@@ -32,6 +34,9 @@ using mesos::v1::TaskInfo;
 
 // Shared by both frameworks: the order in which tasks were launched.
 struct LaunchLog {
+  // Set once both frameworks are subscribed. Until then a framework holds
+  // the offer it got, so a late subscriber cannot miss its turn.
+  std::atomic<bool> go{false};
   std::mutex mu;
   std::string order;  // One letter per launch.
   int running = 0;
@@ -68,6 +73,9 @@ class OneTaskPerOffer : public Scheduler {
 
   void resourceOffers(SchedulerDriver* driver,
                       const std::vector<Offer>& offers) override {
+    for (int i = 0; i < 3000 && !log_->go; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
     mesos::v1::Filters no_filter;
     no_filter.set_refuse_seconds(0);
     for (const Offer& offer : offers) {
@@ -147,10 +155,12 @@ TEST(DrfOrderTest, TwoFrameworksOnOneAgentGetOffersInDrfOrder) {
   AgoraSchedulerDriver driver_b(&b, Framework("drf-b"),
                                 (*cluster)->master_address());
 
-  // A subscribes first, so the first offer is A's.
+  // A subscribes first, so the first offer is A's (held until B is in).
   ASSERT_EQ(driver_a.start(), mesos::v1::DRIVER_RUNNING);
   ASSERT_TRUE(WaitFor([&] { return a.IsRegistered(); }));
   ASSERT_EQ(driver_b.start(), mesos::v1::DRIVER_RUNNING);
+  ASSERT_TRUE(WaitFor([&] { return b.IsRegistered(); }));
+  log.go = true;
 
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -175,6 +185,58 @@ TEST(DrfOrderTest, TwoFrameworksOnOneAgentGetOffersInDrfOrder) {
   EXPECT_DOUBLE_EQ(snapshot["master/cpus_used"].get<double>(), 6.5);
   EXPECT_DOUBLE_EQ(snapshot["master/mem_used"].get<double>(), 10240.0);
   EXPECT_DOUBLE_EQ(snapshot["master/tasks_running"].get<double>(), 8.0);
+
+  driver_a.stop();
+  driver_b.stop();
+  driver_a.join();
+  driver_b.join();
+}
+
+// The example of the DRF paper (Ghodsi et al., NSDI 2011, section 4): 9 CPUs
+// and 18 GB; A's tasks need <1 CPU, 4 GB> (dominant: memory, 2/9 each), B's
+// <3 CPUs, 1 GB> (dominant: CPU, 1/3 each). Offering the whole free agent to
+// the lowest dominant share each cycle:
+//   A 0 -> 2/9 | B 0 -> 1/3 | A 2/9 -> 4/9 | B 1/3 -> 2/3 | A 4/9 -> 2/3
+// and then all 9 CPUs are in use: A runs 3 tasks (3 CPUs, 12 GB), B runs 2
+// (6 CPUs, 2 GB), equalising the dominant shares at 2/3 as the paper shows.
+TEST(DrfOrderTest, DrfPaperExample) {
+  LocalCluster::Options options;
+  options.agent_resources = "cpus:9;mem:18432;disk:1024;ports:[31000-32000]";
+  auto cluster = LocalCluster::Start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->WaitForAgents(1).ok());
+
+  LaunchLog log;
+  OneTaskPerOffer a("A", 1, 4096, &log);
+  OneTaskPerOffer b("B", 3, 1024, &log);
+  AgoraSchedulerDriver driver_a(&a, Framework("paper-a"),
+                                (*cluster)->master_address());
+  AgoraSchedulerDriver driver_b(&b, Framework("paper-b"),
+                                (*cluster)->master_address());
+  ASSERT_EQ(driver_a.start(), mesos::v1::DRIVER_RUNNING);
+  ASSERT_TRUE(WaitFor([&] { return a.IsRegistered(); }));
+  ASSERT_EQ(driver_b.start(), mesos::v1::DRIVER_RUNNING);
+  ASSERT_TRUE(WaitFor([&] { return b.IsRegistered(); }));
+  log.go = true;
+
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> lock(log.mu);
+        return log.running >= 5;
+      },
+      absl::Seconds(60)))
+      << "launched so far: " << log.order;
+  absl::SleepFor(absl::Seconds(1));  // Ten more cycles: nothing else fits.
+  {
+    std::lock_guard<std::mutex> lock(log.mu);
+    EXPECT_EQ(log.order, "ABABA");
+    EXPECT_EQ(log.running, 5);
+  }
+  auto metrics = HttpGet((*cluster)->master_ports().http, "/metrics/snapshot");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  nlohmann::json snapshot = nlohmann::json::parse(*metrics);
+  EXPECT_DOUBLE_EQ(snapshot["master/cpus_used"].get<double>(), 9.0);
+  EXPECT_DOUBLE_EQ(snapshot["master/mem_used"].get<double>(), 14336.0);
 
   driver_a.stop();
   driver_b.stop();
