@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -99,6 +100,15 @@ absl::Status Agent::Start() {
   CHECK(!started_) << "Agent::Start called twice";
   started_ = true;
   start_time_ = absl::Now();
+  if (options_.isolation.Has("filesystem/linux") &&
+      (options_.work_dir == "/tmp" ||
+       absl::StartsWith(options_.work_dir, "/tmp/"))) {
+    // The container's private /tmp would hide its own sandbox.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--isolation=filesystem/linux mounts a private /tmp in each "
+        "container, so --work_dir must not be under /tmp (it is ",
+        options_.work_dir, ")"));
+  }
   if (options_.isolation.UsesCgroups()) {
     cgroup_fs_ = NewRealCgroupFs(options_.cgroups_hierarchy);
     Cgroups2Isolator::Options iso;

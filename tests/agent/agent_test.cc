@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "isolation/isolation_config.h"
 #include "isolation/posix_launcher.h"
 #include "nlohmann/json.hpp"
 
@@ -101,6 +102,7 @@ class AgentTest : public ::testing::Test {
     o.executor_environment = AgentEnvironmentForExecutors();
     o.executor_registration_timeout = registration_timeout_;
     o.flags = {{"master", o.master}};
+    if (configure_) configure_(o);
     agent_ = std::make_unique<Agent>(
         o, std::make_unique<StandaloneDetector>(o.master),
         std::make_unique<PosixLauncher>());
@@ -202,6 +204,7 @@ class AgentTest : public ::testing::Test {
   std::string dir_;
   std::string executor_path_;
   absl::Duration registration_timeout_ = absl::Minutes(1);
+  std::function<void(AgentOptions&)> configure_;
   FakeAgentMaster master_;
   std::unique_ptr<Agent> agent_;
   agora::internal::RegisterAgent registration_;
@@ -311,6 +314,65 @@ TEST_F(AgentTest, MonitorStatisticsReportsPosixUsage) {
   nlohmann::json state = GetJson("/state");
   EXPECT_THAT(state["isolation"].get<std::string>(),
               HasSubstr("posix/cpu,posix/mem"));
+}
+
+TEST_F(AgentTest, SwitchesToTheFrameworkUserAndOwnsTheSandbox) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  struct passwd* nobody = getpwnam("nobody");
+  if (nobody == nullptr) GTEST_SKIP() << "no user 'nobody'";
+  ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);  // nobody reaches the socket.
+  StartAgent();
+  Register();
+  RunTask("as-nobody", "id -u > \"$MESOS_SANDBOX/uid\"", {}, "nobody");
+  std::vector<StatusUpdate> updates = UpdatesUntilTerminal("as-nobody");
+  ASSERT_FALSE(updates.empty());
+  EXPECT_EQ(updates.back().status().state(), mesos::v1::TASK_FINISHED)
+      << updates.back().status().message();
+  EXPECT_EQ(ReadAll(Sandbox("as-nobody") + "/uid"),
+            absl::StrCat(nobody->pw_uid, "\n"));
+  struct stat st;
+  ASSERT_EQ(stat((Sandbox("as-nobody") + "/").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody->pw_uid);
+}
+
+TEST_F(AgentTest, PidNamespaceAndPrivateTmpIsolators) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for namespaces";
+  configure_ = [](AgentOptions& o) {
+    o.isolation = *ParseIsolation("posix/cpu,namespaces/pid,filesystem/linux");
+  };
+  {
+    // A work_dir under /tmp is refused: the private /tmp would hide it.
+    AgentOptions o;
+    o.master = master_.address();
+    o.ip = "127.0.0.1";
+    o.port = 0;
+    o.http_port = 0;
+    o.work_dir = dir_;
+    configure_(o);
+    Agent refused(o, std::make_unique<StandaloneDetector>(o.master),
+                  std::make_unique<PosixLauncher>());
+    absl::Status st = refused.Start();
+    EXPECT_THAT(st.message(), HasSubstr("must not be under /tmp"));
+  }
+  // So this agent works in /var/tmp.
+  ASSERT_EQ(system(("rm -rf '" + dir_ + "'").c_str()), 0);
+  char tmpl[] = "/var/tmp/agora-agent-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  dir_ = tmpl;
+  StartAgent();
+  Register();
+  std::string marker = absl::StrCat("agora-agent-test-", getpid());
+  RunTask("ns", "echo $PPID > \"$MESOS_SANDBOX/ppid\"; touch /tmp/" + marker);
+  std::vector<StatusUpdate> updates = UpdatesUntilTerminal("ns");
+  ASSERT_FALSE(updates.empty());
+  EXPECT_EQ(updates.back().status().state(), mesos::v1::TASK_FINISHED)
+      << updates.back().status().message();
+  // The executor is pid 1 of the container's pid namespace.
+  EXPECT_EQ(ReadAll(Sandbox("ns") + "/ppid"), "1\n");
+  EXPECT_EQ(access((Sandbox("ns") + "/tmp/" + marker).c_str(), F_OK), 0);
+  EXPECT_NE(access(("/tmp/" + marker).c_str(), F_OK), 0);
+  EXPECT_THAT(GetJson("/state")["isolation"].get<std::string>(),
+              HasSubstr("pid namespace; private /tmp"));
 }
 
 TEST_F(AgentTest, FailingCommandIsTaskFailedWithItsStatus) {
