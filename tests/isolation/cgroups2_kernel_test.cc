@@ -412,5 +412,30 @@ TEST_F(CgroupsKernelTest, CpuWeightSharesOneToThree) {
   EXPECT_LT(ratio, 5.0) << one << " vs " << three;
 }
 
+TEST_F(CgroupsKernelTest, IoWeightIsWritten) {
+  REQUIRE_CONTROLLERS("cpu");  // The VM tier, where io is offered too.
+  std::set<std::string> have =
+      AvailableControllers(*fs_, "").value_or(std::set<std::string>{});
+  ASSERT_TRUE(have.count("io")) << "no io controller";
+  Cgroups2Isolator::Options o;
+  o.root = root_ + "-io";
+  o.isolation = *ParseIsolation("cgroups/io");
+  Cgroups2Isolator io(fs_.get(), o);
+  ASSERT_TRUE(io.Prepare(getpid()).ok());
+  ASSERT_TRUE(fs_->Write(home_, "cgroup.procs", absl::StrCat(getpid())).ok());
+  absl::Status created =
+      io.Create("c", ComputeLimits({.cpus = 2, .mem_mb = 64}, {}).value());
+  EXPECT_TRUE(created.ok()) << created;
+  if (created.ok()) {
+    EXPECT_TRUE(absl::StrContains(
+        fs_->Read(io.ContainerCgroup("c"), "io.weight").value_or(""),
+        "default 200"));
+  }
+  EXPECT_TRUE(io.Destroy("c").ok());
+  for (const char* cg : {"/agent/leaf", "/agent", ""}) {
+    EXPECT_TRUE(fs_->Remove(o.root + cg).ok());
+  }
+}
+
 }  // namespace
 }  // namespace agora
