@@ -199,9 +199,52 @@ void ContainerManager::RunTask(const mesos::v1::FrameworkInfo& framework_info,
                     "Executor terminating");
     return;
   }
+  // A further task of a running executor grows its container.
+  absl::Status grown = GrowContainer(*executor, task);
+  if (!grown.ok()) {
+    LOG(WARNING) << "Cannot add task '" << task.task_id().value()
+                 << "' to container " << executor->container_id << ": "
+                 << grown;
+    executor->queued.erase(task.task_id().value());
+    SendAgentUpdate(
+        framework_info.id(), info.executor_id(), task.task_id(),
+        mesos::v1::TASK_FAILED,
+        mesos::v1::TaskStatus::REASON_CONTAINER_UPDATE_FAILED,
+        absl::StrCat("Failed to update container: ", grown.message()));
+    return;
+  }
   if (executor->state == ExecutorRecord::State::kRunning) {
     DeliverQueuedTasks(*executor);
   }
+}
+
+absl::Status ContainerManager::GrowContainer(ExecutorRecord& executor,
+                                             const mesos::v1::TaskInfo& task) {
+  ExecutorRecord probe;  // The task alone, without executor overhead.
+  AGORA_ASSIGN_OR_RETURN(ContainerResources add,
+                         ContainerResourcesOf(probe, task));
+  ContainerResources r = executor.container_resources;
+  r.cpus += add.cpus;
+  r.mem_mb += add.mem_mb;
+  if (add.pids) r.pids = r.pids.value_or(0) + *add.pids;
+  // A limit applies to the container only when every task has one.
+  if (r.cpus_limit && add.cpus_limit) {
+    *r.cpus_limit += *add.cpus_limit;
+  } else {
+    r.cpus_limit.reset();
+  }
+  if (r.mem_limit_mb && add.mem_limit_mb) {
+    *r.mem_limit_mb += *add.mem_limit_mb;
+  } else {
+    r.mem_limit_mb.reset();
+  }
+  if (isolator_ != nullptr && executor.has_cgroup) {
+    AGORA_ASSIGN_OR_RETURN(CgroupLimits limits,
+                           ComputeLimits(r, isolator_->options().limits));
+    AGORA_RETURN_IF_ERROR(isolator_->Update(executor.container_id, limits));
+  }
+  executor.container_resources = r;
+  return absl::OkStatus();
 }
 
 void ContainerManager::AddTask(ExecutorRecord& executor,

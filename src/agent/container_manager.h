@@ -203,6 +203,10 @@ class ContainerManager : public ExecutorCallHandler {
   // `executor` and returns true.
   bool CheckOom(ExecutorRecord& executor);
   void OnOomCheckTimer();
+  // Adds `task`'s resources and limits to its executor's container and
+  // rewrites the cgroup's limits.
+  absl::Status GrowContainer(ExecutorRecord& executor,
+                             const mesos::v1::TaskInfo& task);
   void DestroyCgroup(ExecutorRecord& executor);
   bool SendEvent(ExecutorRecord& executor,
                  const mesos::v1::executor::Event& event);

@@ -239,6 +239,16 @@ absl::Status Cgroups2Isolator::Create(const std::string& id,
   return st;
 }
 
+absl::Status Cgroups2Isolator::Update(const std::string& id,
+                                      const CgroupLimits& limits) {
+  const std::string cg = ContainerCgroup(id);
+  if (!fs_->Exists(cg)) {
+    return absl::NotFoundError(
+        absl::StrCat("container ", id, " has no cgroup"));
+  }
+  return WriteLimits(cg, limits);
+}
+
 absl::StatusOr<CgroupUsage> Cgroups2Isolator::Usage(
     const std::string& id) const {
   const std::string cg = ContainerCgroup(id);

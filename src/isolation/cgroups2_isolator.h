@@ -111,6 +111,10 @@ class Cgroups2Isolator {
   absl::Status Create(const std::string& container_id,
                       const CgroupLimits& limits);
 
+  // Rewrites the limits of an existing container (more tasks joined it).
+  absl::Status Update(const std::string& container_id,
+                      const CgroupLimits& limits);
+
   // The absolute path of the container's leaf (where processes are born).
   std::string LeafPath(const std::string& container_id) const;
   std::string ContainerCgroup(const std::string& container_id) const;

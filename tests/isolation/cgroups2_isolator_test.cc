@@ -227,6 +227,22 @@ TEST_F(IsolatorTest, CreateWritesEveryLimitToTheContainerNotTheLeaf) {
   EXPECT_THAT(*iso.Containers(), ElementsAre("c1"));
 }
 
+TEST_F(IsolatorTest, UpdateRewritesTheLimits) {
+  Cgroups2Isolator iso(&fs_, Opts("cgroups/cpu,cgroups/mem"));
+  ASSERT_TRUE(iso.Prepare(1).ok());
+  ASSERT_TRUE(
+      iso.Create("c", ComputeLimits({.cpus = 1, .mem_mb = 64}, {}).value())
+          .ok());
+  ASSERT_TRUE(
+      iso.Update("c", ComputeLimits({.cpus = 2, .mem_mb = 128}, {}).value())
+          .ok());
+  EXPECT_EQ(fs_.cgroups()["agora/c"].files["cpu.weight"], "200");
+  EXPECT_EQ(fs_.cgroups()["agora/c"].files["memory.max"],
+            std::to_string(128u << 20));
+  EXPECT_EQ(iso.Update("gone", CgroupLimits{}).code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(IsolatorTest, CreateWithoutLimitsWritesMax) {
   Cgroups2Isolator iso(&fs_, Opts("cgroups/cpu,cgroups/mem,cgroups/pids"));
   ASSERT_TRUE(iso.Prepare(1).ok());
