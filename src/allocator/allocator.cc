@@ -1,8 +1,13 @@
 #include "allocator/allocator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "allocator/allocator_impl.h"
 #include "glog/logging.h"
 
@@ -15,19 +20,48 @@ std::vector<Resources> AllocatorOptions::DefaultMinAllocatable() {
   return {*Resources::Parse("cpus:0.01"), *Resources::Parse("mem:32")};
 }
 
-size_t ResourceNames::Index(const std::string& name) {
-  return index_.try_emplace(name, index_.size()).first->second;
+absl::StatusOr<std::vector<Resources>> ParseMinAllocatableResources(
+    absl::string_view text) {
+  std::vector<Resources> out;
+  for (absl::string_view set : absl::StrSplit(text, '|')) {
+    absl::StatusOr<Resources> parsed = Resources::Parse(set);
+    if (!parsed.ok()) return parsed.status();
+    if (parsed->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("min_allocatable_resources: empty set in '", text, "'"));
+    }
+    for (const Resource& r : parsed->items()) {
+      if (r.kind != Resource::Kind::kScalar || !r.IsUnreserved()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("min_allocatable_resources: '", r.ToString(),
+                         "' is not a scalar quantity"));
+      }
+    }
+    out.push_back(*std::move(parsed));
+  }
+  return out;
 }
 
-Quantities ResourceNames::Of(const Resources& resources) {
-  Quantities q;
-  for (const Resource& r : resources.items()) {
-    if (r.kind != Resource::Kind::kScalar) continue;
-    size_t i = Index(r.name);
-    if (q.size() <= i) q.resize(i + 1, 0);
-    q[i] += r.scalar.millis();
+absl::StatusOr<std::map<std::string, double>> ParseWeights(
+    absl::string_view text) {
+  std::map<std::string, double> out;
+  for (absl::string_view entry :
+       absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    std::vector<absl::string_view> parts = absl::StrSplit(entry, '=');
+    double weight = 0;
+    if (parts.size() != 2 || !absl::SimpleAtod(parts[1], &weight) ||
+        !(weight > 0) || std::isinf(weight)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "weights: '", entry, "' is not 'role=weight' with a weight > 0"));
+    }
+    std::string role(absl::StripAsciiWhitespace(parts[0]));
+    if (absl::Status valid = ValidateRole(role); !valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weights: ", valid.message()));
+    }
+    out[role] = weight;
   }
-  return q;
+  return out;
 }
 
 Allocator::Impl::Impl(AllocatorOptions options)
@@ -35,6 +69,11 @@ Allocator::Impl::Impl(AllocatorOptions options)
   for (const Resources& set : options_.min_allocatable_resources) {
     min_allocatable_.push_back(names_.Of(set));
   }
+  for (const std::string& name :
+       options_.fair_sharing_excluded_resource_names) {
+    excluded_.push_back(names_.Index(name));
+  }
+  role_sorter_.SetExcludedFromShares(excluded_);
 }
 
 FrameworkState* Allocator::Impl::FindFramework(const FrameworkId& id) const {
@@ -49,25 +88,37 @@ AgentState* Allocator::Impl::FindAgent(const AgentId& id) const {
 
 // --- Frameworks -------------------------------------------------------------
 
+void Allocator::Impl::SetFrameworkOptions(FrameworkState* framework,
+                                          const FrameworkOptions& options) {
+  framework->roles.clear();
+  for (const std::string& role : options.roles) {
+    if (absl::Status valid = ValidateRole(role); !valid.ok()) {
+      LOG(WARNING) << "allocator: framework " << framework->id << ": "
+                   << valid.message();
+      continue;
+    }
+    framework->roles.insert(role);
+  }
+  framework->capabilities = options.capabilities;
+  framework->min_allocatable.clear();
+  for (const auto& [role, sets] : options.min_allocatable_resources) {
+    std::vector<Quantities>& out = framework->min_allocatable[role];
+    for (const Resources& set : sets) out.push_back(names_.Of(set));
+  }
+}
+
 void Allocator::Impl::AddFramework(const FrameworkId& id,
-                                   const std::set<std::string>& roles,
+                                   const FrameworkOptions& options,
                                    const std::map<AgentId, Resources>& used,
-                                   bool active,
-                                   const std::set<std::string>& suppressed) {
+                                   bool active) {
   if (FindFramework(id) != nullptr) return;
   auto state = std::make_unique<FrameworkState>();
   FrameworkState* framework = state.get();
   framework->id = id;
   framework->seq = next_framework_seq_++;
   framework->active = active;
-  for (const std::string& role : roles) {
-    if (absl::Status valid = ValidateRole(role); !valid.ok()) {
-      LOG(WARNING) << "allocator: framework " << id << ": " << valid.message();
-      continue;
-    }
-    framework->roles.insert(role);
-  }
-  for (const std::string& role : suppressed) {
+  SetFrameworkOptions(framework, options);
+  for (const std::string& role : options.suppressed_roles) {
     if (framework->roles.count(role) > 0) framework->suppressed.insert(role);
   }
   frameworks_.emplace(id.value(), std::move(state));
@@ -85,8 +136,42 @@ void Allocator::Impl::AddFramework(const FrameworkId& id,
     }
     TrackUsed(agent, framework, resources);
   }
-  VLOG(1) << "allocator: added framework " << id << " (" << roles.size()
-          << " roles, " << (active ? "active" : "inactive") << ")";
+  VLOG(1) << "allocator: added framework " << id << " ("
+          << framework->roles.size() << " roles, "
+          << (active ? "active" : "inactive") << ")";
+}
+
+void Allocator::Impl::UpdateFramework(const FrameworkId& id,
+                                      const FrameworkOptions& options) {
+  FrameworkState* framework = FindFramework(id);
+  if (framework == nullptr) return;
+  std::set<std::string> old_roles = framework->roles;
+  std::set<std::string> old_suppressed = framework->suppressed;
+  SetFrameworkOptions(framework, options);
+  for (const std::string& role : old_roles) {
+    if (framework->roles.count(role) > 0) continue;
+    // Left: keep its allocations there (tracked, inactive), drop filters.
+    filters_.RemoveFrameworkRole(framework->seq, role);
+    framework->suppressed.erase(role);
+    SyncActivation(framework, role);
+    UntrackIfUnused(framework, role);
+  }
+  std::set<std::string> suppressed;
+  for (const std::string& role : options.suppressed_roles) {
+    if (framework->roles.count(role) > 0) suppressed.insert(role);
+  }
+  for (const std::string& role : framework->roles) {
+    Track(framework, role);
+    bool was = old_suppressed.count(role) > 0;
+    bool now = suppressed.count(role) > 0;
+    // Mesos revives roles that stop being suppressed (filters cleared).
+    if (was && !now) filters_.RemoveFrameworkRole(framework->seq, role);
+  }
+  framework->suppressed = std::move(suppressed);
+  for (const std::string& role : framework->roles) {
+    SyncActivation(framework, role);
+  }
+  VLOG(1) << "allocator: updated framework " << id;
 }
 
 void Allocator::Impl::RemoveFramework(const FrameworkId& id) {
@@ -96,9 +181,11 @@ void Allocator::Impl::RemoveFramework(const FrameworkId& id) {
     auto it = agent->allocated.lower_bound({framework->seq, ""});
     while (it != agent->allocated.end() && it->first.first == framework->seq) {
       const std::string& role = it->first.second;
-      Quantities q = names_.Of(it->second);
-      role_sorter_.Unallocated(role, q);
-      roles_.at(role)->frameworks.Unallocated(id.value(), q);
+      RoleState* state = roles_.at(role).get();
+      Tally tally = TallyOf(it->second);
+      CountAllocation(state, tally, -1);
+      role_sorter_.Unallocated(role, tally.all);
+      state->frameworks.Unallocated(id.value(), tally.all);
       Resources plain = it->second.AllocatedTo("");
       it = agent->allocated.erase(it);
       Release(agent.get(), plain);
@@ -151,37 +238,34 @@ void Allocator::Impl::ReviveOffers(const FrameworkId& id,
 void Allocator::Impl::UpdateWeights(
     const std::map<std::string, double>& weights) {
   for (const auto& [role, weight] : weights) {
-    if (!(weight > 0)) {
+    if (!(weight > 0) || !ValidateRole(role).ok()) {
       LOG(WARNING) << "allocator: ignoring weight " << weight << " of role '"
                    << role << "'";
       continue;
     }
     role_sorter_.UpdateWeight(role, weight);
+    if (weight == 1.0) {
+      weights_.erase(role);
+    } else {
+      weights_[role] = weight;
+    }
   }
 }
 
 // --- Agents -----------------------------------------------------------------
 
 void Allocator::Impl::AddAgent(const AgentId& id, const Resources& total,
-                               const std::map<FrameworkId, Resources>& used) {
+                               const std::map<FrameworkId, Resources>& used,
+                               const AgentCapabilities& capabilities) {
   if (FindAgent(id) != nullptr) return;
   auto state = std::make_unique<AgentState>();
   AgentState* agent = state.get();
   agent->id = id;
   agent->seq = next_agent_seq_++;
-  agent->total = total.AllocatedTo("");
-  agent->available = agent->total;
-  agent->total_quantities = names_.Of(agent->total);
-  agent->has_reservations =
-      std::any_of(total.items().begin(), total.items().end(),
-                  [](const Resource& r) { return !r.IsUnreserved(); });
+  agent->capabilities = capabilities;
   agents_.emplace(id, std::move(state));
   agent_index_[id] = agent;
-  AddQuantities(&total_quantities_, agent->total_quantities);
-  role_sorter_.AddTotal(agent->total_quantities);
-  for (auto& [name, role] : roles_) {
-    role->frameworks.AddTotal(agent->total_quantities);
-  }
+  SetTotal(agent, total);
   for (const auto& [framework_id, resources] : used) {
     FrameworkState* framework = FindFramework(framework_id);
     if (framework != nullptr) {
@@ -191,7 +275,36 @@ void Allocator::Impl::AddAgent(const AgentId& id, const Resources& total,
       agent->untracked[framework_id] += resources;
     }
   }
+  if (expected_agents_.has_value() && agents_.size() >= *expected_agents_) {
+    LOG(INFO) << "allocator: recovery complete, " << agents_.size()
+              << " agents added";
+    Resume();
+  }
   VLOG(1) << "allocator: added agent " << id << " with " << total;
+}
+
+bool Allocator::Impl::UpdateAgent(
+    const AgentId& id, const std::optional<Resources>& total,
+    const std::optional<AgentCapabilities>& capabilities) {
+  AgentState* agent = FindAgent(id);
+  if (agent == nullptr) return false;
+  bool updated = false;
+  if (capabilities.has_value()) {
+    const AgentCapabilities& c = *capabilities;
+    const AgentCapabilities& o = agent->capabilities;
+    if (c.multi_role != o.multi_role ||
+        c.hierarchical_role != o.hierarchical_role ||
+        c.reservation_refinement != o.reservation_refinement) {
+      agent->capabilities = c;
+      updated = true;
+    }
+  }
+  if (total.has_value() && !(total->AllocatedTo("") == agent->total)) {
+    SetTotal(agent, *total);
+    updated = true;
+  }
+  if (updated) VLOG(1) << "allocator: updated agent " << id;
+  return updated;
 }
 
 void Allocator::Impl::RemoveAgent(const AgentId& id) {
@@ -202,19 +315,17 @@ void Allocator::Impl::RemoveAgent(const AgentId& id) {
   for (const auto& [key, resources] : agent->allocated) {
     FrameworkState* framework = frameworks_by_seq_.at(key.first);
     const std::string& role = key.second;
-    Quantities q = names_.Of(resources);
-    role_sorter_.Unallocated(role, q);
-    roles_.at(role)->frameworks.Unallocated(framework->id.value(), q);
+    RoleState* state = roles_.at(role).get();
+    Tally tally = TallyOf(resources);
+    CountAllocation(state, tally, -1);
+    role_sorter_.Unallocated(role, tally.all);
+    state->frameworks.Unallocated(framework->id.value(), tally.all);
     --framework->agents_with_allocation[role];
     touched.emplace_back(framework, role);
   }
   agent->allocated.clear();
   for (auto& [framework, role] : touched) UntrackIfUnused(framework, role);
-  SubtractQuantities(&total_quantities_, agent->total_quantities);
-  role_sorter_.SubtractTotal(agent->total_quantities);
-  for (auto& [name, role] : roles_) {
-    role->frameworks.SubtractTotal(agent->total_quantities);
-  }
+  CountTotal(agent, -1);
   filters_.RemoveAgent(agent->seq);
   agent_index_.erase(id);
   agents_.erase(it);
@@ -229,8 +340,7 @@ void Allocator::Impl::SetAgentActive(const AgentId& id, bool active) {
           << " agent " << id;
 }
 
-// --- Recovery
-// -----------------------------------------------------------------
+// --- Recovery ---------------------------------------------------------------
 
 void Allocator::Impl::RecoverResources(const FrameworkId& id,
                                        const AgentId& agent_id,
@@ -290,8 +400,102 @@ void Allocator::Impl::RecoverUntracked(AgentState* agent, const FrameworkId& id,
   Release(agent, removed.AllocatedTo(""));
 }
 
-// --- Observability
-// ------------------------------------------------------------
+// --- Operations -------------------------------------------------------------
+
+namespace {
+
+// The conversions without allocation roles, for the agent's total.
+std::vector<ResourceConversion> Unallocated(
+    const std::vector<ResourceConversion>& conversions) {
+  std::vector<ResourceConversion> out;
+  out.reserve(conversions.size());
+  for (const ResourceConversion& c : conversions) {
+    out.push_back({c.consumed.AllocatedTo(""), c.converted.AllocatedTo("")});
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status Allocator::Impl::UpdateAllocation(
+    const FrameworkId& framework_id, const AgentId& agent_id,
+    const Resources& offered,
+    const std::vector<ResourceConversion>& conversions) {
+  AgentState* agent = FindAgent(agent_id);
+  FrameworkState* framework = FindFramework(framework_id);
+  if (agent == nullptr || framework == nullptr) {
+    return absl::NotFoundError(absl::StrCat("unknown framework ",
+                                            framework_id.value(), " or agent ",
+                                            agent_id.value()));
+  }
+  if (offered.empty()) return absl::OkStatus();
+  const std::string& role = offered.items().front().allocation_role;
+  for (const Resource& r : offered.items()) {
+    if (r.allocation_role != role || role.empty()) {
+      return absl::InvalidArgumentError(
+          "offered resources must carry one allocation role");
+    }
+  }
+  auto record = agent->allocated.find({framework->seq, role});
+  if (record == agent->allocated.end() || !record->second.Contains(offered)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("framework ", framework_id.value(), " does not hold ",
+                     offered.ToString(), " on agent ", agent_id.value()));
+  }
+  absl::StatusOr<Resources> updated = ApplyConversions(offered, conversions);
+  if (!updated.ok()) return updated.status();
+  for (const Resource& r : updated->items()) {
+    if (r.allocation_role != role) {
+      return absl::InvalidArgumentError(
+          "converted resources must keep the allocation role");
+    }
+  }
+  absl::StatusOr<Resources> total =
+      ApplyConversions(agent->total, Unallocated(conversions));
+  if (!total.ok()) return total.status();
+
+  // Swap the record's part; the quantities of a RESERVE / UNRESERVE do not
+  // change, so the sorters see no change in shares.
+  RoleState* state = roles_.at(role).get();
+  Tally before = TallyOf(offered);
+  Tally after = TallyOf(*updated);
+  record->second -= offered;
+  record->second += *updated;
+  CountAllocation(state, before, -1);
+  CountAllocation(state, after, +1);
+  role_sorter_.Update(role, before.all, after.all);
+  state->frameworks.Update(framework_id.value(), before.all, after.all);
+  SetTotal(agent, *total);
+  VLOG(1) << "allocator: updated allocation of framework " << framework_id
+          << " on agent " << agent_id << " from " << offered << " to "
+          << *updated;
+  return absl::OkStatus();
+}
+
+absl::Status Allocator::Impl::UpdateAvailable(
+    const AgentId& agent_id,
+    const std::vector<ResourceConversion>& conversions) {
+  AgentState* agent = FindAgent(agent_id);
+  if (agent == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("unknown agent ", agent_id.value()));
+  }
+  std::vector<ResourceConversion> plain = Unallocated(conversions);
+  absl::StatusOr<Resources> available =
+      ApplyConversions(agent->available, plain);
+  if (!available.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("agent ", agent_id.value(), ": ",
+                     available.status().message(), " (free resources)"));
+  }
+  absl::StatusOr<Resources> total = ApplyConversions(agent->total, plain);
+  if (!total.ok()) return total.status();
+  SetTotal(agent, *total);
+  VLOG(1) << "allocator: agent " << agent_id << " now has " << agent->total;
+  return absl::OkStatus();
+}
+
+// --- Observability ----------------------------------------------------------
 
 double Allocator::Impl::RoleShare(const std::string& role) const {
   return role_sorter_.Share(role);
@@ -327,11 +531,26 @@ Allocator::Allocator(AllocatorOptions options)
 Allocator::~Allocator() = default;
 
 void Allocator::AddFramework(const FrameworkId& id,
+                             const FrameworkOptions& options,
+                             const std::map<AgentId, Resources>& used,
+                             bool active) {
+  impl_->AddFramework(id, options, used, active);
+}
+
+void Allocator::AddFramework(const FrameworkId& id,
                              const std::set<std::string>& roles,
                              const std::map<AgentId, Resources>& used,
                              bool active,
                              const std::set<std::string>& suppressed_roles) {
-  impl_->AddFramework(id, roles, used, active, suppressed_roles);
+  FrameworkOptions options;
+  options.roles = roles;
+  options.suppressed_roles = suppressed_roles;
+  impl_->AddFramework(id, options, used, active);
+}
+
+void Allocator::UpdateFramework(const FrameworkId& id,
+                                const FrameworkOptions& options) {
+  impl_->UpdateFramework(id, options);
 }
 
 void Allocator::RemoveFramework(const FrameworkId& id) {
@@ -347,8 +566,15 @@ void Allocator::DeactivateFramework(const FrameworkId& id) {
 }
 
 void Allocator::AddAgent(const AgentId& id, const Resources& total,
-                         const std::map<FrameworkId, Resources>& used) {
-  impl_->AddAgent(id, total, used);
+                         const std::map<FrameworkId, Resources>& used,
+                         const AgentCapabilities& capabilities) {
+  impl_->AddAgent(id, total, used, capabilities);
+}
+
+bool Allocator::UpdateAgent(
+    const AgentId& id, const std::optional<Resources>& total,
+    const std::optional<AgentCapabilities>& capabilities) {
+  return impl_->UpdateAgent(id, total, capabilities);
 }
 
 void Allocator::RemoveAgent(const AgentId& id) { impl_->RemoveAgent(id); }
@@ -369,6 +595,18 @@ void Allocator::RecoverResources(const FrameworkId& framework,
   impl_->RecoverResources(framework, agent, resources, refuse, now);
 }
 
+absl::Status Allocator::UpdateAllocation(
+    const FrameworkId& framework, const AgentId& agent,
+    const Resources& offered,
+    const std::vector<ResourceConversion>& conversions) {
+  return impl_->UpdateAllocation(framework, agent, offered, conversions);
+}
+
+absl::Status Allocator::UpdateAvailable(
+    const AgentId& agent, const std::vector<ResourceConversion>& conversions) {
+  return impl_->UpdateAvailable(agent, conversions);
+}
+
 void Allocator::SuppressOffers(const FrameworkId& framework,
                                const std::set<std::string>& roles) {
   impl_->SuppressOffers(framework, roles);
@@ -382,6 +620,33 @@ void Allocator::ReviveOffers(const FrameworkId& framework,
 void Allocator::UpdateWeights(const std::map<std::string, double>& weights) {
   impl_->UpdateWeights(weights);
 }
+
+std::map<std::string, double> Allocator::Weights() const {
+  return impl_->Weights();
+}
+
+absl::Status Allocator::UpdateQuota(const std::string& role,
+                                    const Quota& quota) {
+  return impl_->UpdateQuota(role, quota);
+}
+
+std::map<std::string, Quota> Allocator::Quotas() const {
+  return impl_->Quotas();
+}
+
+std::map<std::string, Scalar> Allocator::QuotaConsumed(
+    const std::string& role) const {
+  return impl_->QuotaConsumed(role);
+}
+
+void Allocator::Recover(int expected_agents,
+                        const std::map<std::string, Quota>& quotas) {
+  impl_->Recover(expected_agents, quotas);
+}
+
+void Allocator::Pause() { impl_->Pause(); }
+void Allocator::Resume() { impl_->Resume(); }
+bool Allocator::paused() const { return impl_->paused(); }
 
 std::vector<Allocation> Allocator::Allocate(
     absl::Time now, const std::optional<std::set<AgentId>>& agents) {
@@ -408,5 +673,9 @@ size_t Allocator::ActiveFilterCount() const {
 }
 
 uint64_t Allocator::allocation_runs() const { return impl_->allocation_runs(); }
+
+std::map<std::string, double> Allocator::Metrics() const {
+  return impl_->Metrics();
+}
 
 }  // namespace agora

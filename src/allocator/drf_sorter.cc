@@ -64,6 +64,12 @@ struct DrfSorter::Node {
   std::set<Node*, Less> sorted;
   bool in_sorted = false;
   std::set<Node*, Less>::iterator pos;
+  void* tag = nullptr;  // Leaves only.
+  // Top-level nodes only: marked ones are also kept in the root's
+  // `marked` set, in the same order as in `sorted`.
+  bool marked = false;
+  bool in_marked = false;
+  std::set<Node*, Less>::iterator marked_pos;
 };
 
 bool DrfSorter::Less::operator()(const Node* a, const Node* b) const {
@@ -101,6 +107,7 @@ double DrfSorter::CalculateShare(const Node* node) const {
   double share = 0.0;
   for (size_t i = 0; i < totals_.size() && i < node->allocation.size(); ++i) {
     if (totals_[i] <= 0) continue;
+    if (i < excluded_.size() && excluded_[i]) continue;
     share = std::max(share, static_cast<double>(node->allocation[i]) /
                                 static_cast<double>(totals_[i]));
   }
@@ -114,9 +121,20 @@ void DrfSorter::Link(Node* node) {
   node->share = CalculateShare(node);
   node->pos = node->parent->sorted.insert(node).first;
   node->in_sorted = true;
+  LinkMarked(node);
+}
+
+void DrfSorter::LinkMarked(Node* node) {
+  if (!node->marked || node->parent != root_.get() || !node->in_sorted) return;
+  node->marked_pos = marked_.insert(node).first;
+  node->in_marked = true;
 }
 
 void DrfSorter::Unlink(Node* node) {
+  if (node->in_marked) {
+    marked_.erase(node->marked_pos);
+    node->in_marked = false;
+  }
   if (!node->in_sorted) return;
   node->parent->sorted.erase(node->pos);
   node->in_sorted = false;
@@ -125,6 +143,8 @@ void DrfSorter::Unlink(Node* node) {
 void DrfSorter::MarkDirty() {
   if (dirty_) return;
   dirty_ = true;
+  for (Node* node : marked_) node->in_marked = false;
+  marked_.clear();
   std::vector<Node*> stack = {root_.get()};
   while (!stack.empty()) {
     Node* node = stack.back();
@@ -143,6 +163,7 @@ void DrfSorter::Rebuild(Node* node) {
     child->share = CalculateShare(child.get());
     child->pos = node->sorted.insert(child.get()).first;
     child->in_sorted = true;
+    LinkMarked(child.get());
     if (!child->IsLeaf()) Rebuild(child.get());
   }
 }
@@ -158,6 +179,8 @@ void DrfSorter::SplitLeaf(Node* node) {
   virt->weight = WeightOf(virt->path);
   virt->allocation = node->allocation;
   virt->count = node->count;
+  virt->tag = node->tag;
+  node->tag = nullptr;
   clients_[node->path] = virt.get();
   Link(virt.get());
   node->children.emplace(".", std::move(virt));
@@ -235,6 +258,7 @@ void DrfSorter::Prune(Node* node) {
       Unlink(virt);
       Unlink(node);
       node->kind = virt->kind;
+      node->tag = virt->tag;
       node->children.clear();
       clients_[node->path] = node;
       Link(node);
@@ -257,6 +281,20 @@ void DrfSorter::Deactivate(const std::string& path) {
   if (node->kind != Node::Kind::kActiveLeaf) return;
   Unlink(node);
   node->kind = Node::Kind::kInactiveLeaf;
+}
+
+void DrfSorter::SetExcludedFromShares(const std::vector<size_t>& indices) {
+  for (size_t i : indices) {
+    if (excluded_.size() <= i) excluded_.resize(i + 1, false);
+    excluded_[i] = true;
+  }
+  MarkDirty();
+}
+
+void DrfSorter::SetTag(const std::string& path, void* tag) {
+  Node* node = Find(path);
+  CHECK(node != nullptr) << "unknown sorter client '" << path << "'";
+  node->tag = tag;
 }
 
 void DrfSorter::UpdateWeight(const std::string& path, double weight) {
@@ -312,6 +350,23 @@ void DrfSorter::Unallocated(const std::string& path, const Quantities& q) {
   Adjust(leaf, q, /*add=*/false);
 }
 
+void DrfSorter::Update(const std::string& path, const Quantities& from,
+                       const Quantities& to) {
+  Node* leaf = Find(path);
+  CHECK(leaf != nullptr) << "unknown sorter client '" << path << "'";
+  for (Node* n = leaf; n != nullptr; n = n->parent) {
+    bool relink = n->in_sorted;
+    Unlink(n);
+    SubtractQuantities(&n->allocation, from);
+    AddQuantities(&n->allocation, to);
+    if (relink) Link(n);
+  }
+}
+
+const Quantities& DrfSorter::TotalAllocation() const {
+  return root_->allocation;
+}
+
 double DrfSorter::Share(const std::string& path) const {
   const Node* node = Find(path);
   return node == nullptr ? 0.0 : CalculateShare(node);
@@ -328,24 +383,63 @@ const Quantities& DrfSorter::Allocation(const std::string& path) const {
   return node->allocation;
 }
 
-bool DrfSorter::Walk(const Node* node,
-                     absl::FunctionRef<bool(const std::string&)> fn) const {
+bool DrfSorter::Walk(const Node* node, Visitor fn,
+                     const Pruner* descend) const {
   for (const Node* child : node->sorted) {
     if (child->IsLeaf()) {
-      if (!fn(child->ClientPath())) return false;
-    } else if (!Walk(child, fn)) {
-      return false;
+      if (descend != nullptr && !(*descend)(child->ClientPath())) continue;
+      if (!fn(child->ClientPath(), child->tag)) return false;
+    } else {
+      if (descend != nullptr && !(*descend)(child->path)) continue;
+      if (!Walk(child, fn, descend)) return false;
     }
   }
   return true;
 }
 
-bool DrfSorter::ForEachActive(absl::FunctionRef<bool(const std::string&)> fn) {
+bool DrfSorter::ForEachActive(Visitor fn, const Pruner* descend) {
   if (dirty_) {
     Rebuild(root_.get());
     dirty_ = false;
   }
-  return Walk(root_.get(), fn);
+  return Walk(root_.get(), fn, descend);
+}
+
+bool DrfSorter::ForEachActive(absl::FunctionRef<bool(const std::string&)> fn) {
+  return ForEachActive(
+      [&fn](const std::string& client, void*) { return fn(client); }, nullptr);
+}
+
+void DrfSorter::Mark(const std::string& path, bool marked) {
+  auto it = root_->children.find(path);
+  if (it == root_->children.end()) return;
+  Node* node = it->second.get();
+  if (node->marked == marked) return;
+  node->marked = marked;
+  if (marked) {
+    LinkMarked(node);
+  } else if (node->in_marked) {
+    marked_.erase(node->marked_pos);
+    node->in_marked = false;
+  }
+}
+
+bool DrfSorter::ForEachMarked(Visitor fn) {
+  if (dirty_) {
+    Rebuild(root_.get());
+    dirty_ = false;
+  }
+  for (const Node* node : marked_) {
+    const Node* leaf = node;
+    if (!node->IsLeaf()) {
+      auto virt = node->children.find(".");
+      if (virt == node->children.end()) continue;
+      leaf = virt->second.get();
+    }
+    if (leaf->kind != Node::Kind::kActiveLeaf) continue;
+    if (!fn(leaf->ClientPath(), leaf->tag)) return false;
+  }
+  return true;
 }
 
 std::vector<std::string> DrfSorter::Sort() {

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,14 @@ class DrfSorter {
   bool IsActive(const std::string& path) const;
   size_t Count() const { return clients_.size(); }
 
+  // Resources (by quantity index) that do not count in shares
+  // (--fair_sharing_excluded_resource_names). They are still tracked.
+  void SetExcludedFromShares(const std::vector<size_t>& indices);
+
+  // An opaque pointer stored with a client and handed to the walk, so the
+  // caller finds its own state without a lookup by name.
+  void SetTag(const std::string& path, void* tag);
+
   // Sets the weight of the node at `path` (a client or an inner node of the
   // tree), now or whenever it appears. Precondition: weight > 0.
   void UpdateWeight(const std::string& path, double weight);
@@ -76,6 +85,12 @@ class DrfSorter {
   // allocation for the client and each of its ancestors.
   void Allocated(const std::string& path, const Quantities& q);
   void Unallocated(const std::string& path, const Quantities& q);
+  // Replaces `from` by `to` in the allocation without counting an
+  // allocation (an operation changed what an offer holds).
+  void Update(const std::string& path, const Quantities& from,
+              const Quantities& to);
+  // Sum of all clients' allocations.
+  const Quantities& TotalAllocation() const;
 
   double Share(const std::string& path) const;
   uint64_t AllocationCount(const std::string& path) const;
@@ -87,6 +102,18 @@ class DrfSorter {
   // false, without building the list. The sorter must not be modified from
   // inside `fn`. Returns false when `fn` stopped the walk.
   bool ForEachActive(absl::FunctionRef<bool(const std::string&)> fn);
+  // The same, handing each client's tag, and skipping every subtree whose
+  // path (a client path or an inner node's prefix) `descend` rejects.
+  using Visitor = absl::FunctionRef<bool(const std::string&, void* tag)>;
+  using Pruner = absl::FunctionRef<bool(const std::string& path)>;
+  bool ForEachActive(Visitor fn, const Pruner* descend);
+
+  // Marks (or unmarks) the top-level node `path` (no '/'). The walk below
+  // visits only the marked top-level nodes' own clients (the node itself,
+  // or its virtual leaf "path/."), in the order ForEachActive would, in
+  // O(marked) rather than O(clients).
+  void Mark(const std::string& path, bool marked);
+  bool ForEachMarked(Visitor fn);
 
  private:
   struct Node;
@@ -100,19 +127,21 @@ class DrfSorter {
   void SplitLeaf(Node* node);
   void Unlink(Node* node);
   void Link(Node* node);
+  void LinkMarked(Node* node);
   void Prune(Node* node);
   void Adjust(Node* leaf, const Quantities& q, bool add);
   double CalculateShare(const Node* node) const;
   double WeightOf(const std::string& path) const;
   void MarkDirty();
   void Rebuild(Node* node);
-  bool Walk(const Node* node,
-            absl::FunctionRef<bool(const std::string&)> fn) const;
+  bool Walk(const Node* node, Visitor fn, const Pruner* descend) const;
 
   const bool hierarchical_;
   std::unique_ptr<Node> root_;
   absl::flat_hash_map<std::string, Node*> clients_;
   std::map<std::string, double> weights_;
+  std::vector<bool> excluded_;  // By quantity index.
+  std::set<Node*, Less> marked_;
   Quantities totals_;
   // When set, the per-node ordered sets are empty and the shares stale; the
   // next Sort() recomputes everything.

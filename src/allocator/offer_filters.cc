@@ -27,6 +27,12 @@ bool OfferFilters::Filtered(uint32_t framework, const std::string& role,
   return false;
 }
 
+std::map<std::string, size_t> OfferFilters::CountByRole() const {
+  std::map<std::string, size_t> out;
+  for (const auto& [id, location] : entries_) ++out[location.role];
+  return out;
+}
+
 void OfferFilters::Expire(absl::Time now) {
   while (!expiry_.empty() && expiry_.begin()->first <= now) {
     uint64_t id = expiry_.begin()->second;
@@ -38,9 +44,9 @@ void OfferFilters::Expire(absl::Time now) {
     std::vector<Filter>& filters = agents[loc.agent];
     filters.erase(std::find_if(filters.begin(), filters.end(),
                                [id](const Filter& f) { return f.id == id; }));
+    // The framework's and role's maps stay (they are reused by the next
+    // decline); only the agent's empty list goes.
     if (filters.empty()) agents.erase(loc.agent);
-    if (agents.empty()) roles.erase(loc.role);
-    if (roles.empty()) by_framework_.erase(loc.framework);
     entries_.erase(entry);
   }
 }

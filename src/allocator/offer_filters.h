@@ -12,6 +12,7 @@
 #define AGORA_ALLOCATOR_OFFER_FILTERS_H_
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -40,6 +41,8 @@ class OfferFilters {
   void RemoveAgent(uint32_t agent);
 
   size_t size() const { return entries_.size(); }
+  // Active filters per role (metrics).
+  std::map<std::string, size_t> CountByRole() const;
 
  private:
   struct Filter {

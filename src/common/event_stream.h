@@ -11,7 +11,11 @@
 // `stream` is a shared handle usable from any thread after the reactor is
 // gone: Send() then returns false. `on_done` runs once on a gRPC thread when
 // the call ends for any reason (closed by us, cancelled, client gone); it
-// must only post to a loop.
+// must only post to a loop. `on_overflow`, when given, runs once on the
+// thread whose Send() found the queue full, outside the stream's lock and
+// before `on_done` (which for a peer that reads nothing may come much
+// later); it too must only post. On overflow the queued events are dropped
+// at once, so a stalled subscriber holds at most the one event in flight.
 #ifndef AGORA_COMMON_EVENT_STREAM_H_
 #define AGORA_COMMON_EVENT_STREAM_H_
 
@@ -30,8 +34,10 @@ template <typename T>
 class EventStream : public std::enable_shared_from_this<EventStream<T>> {
  public:
   static std::pair<grpc::ServerWriteReactor<T>*, std::shared_ptr<EventStream>>
-  Create(size_t max_queued, std::function<void()> on_done) {
-    auto stream = std::shared_ptr<EventStream>(new EventStream(max_queued));
+  Create(size_t max_queued, std::function<void()> on_done,
+         std::function<void()> on_overflow = nullptr) {
+    auto stream = std::shared_ptr<EventStream>(
+        new EventStream(max_queued, std::move(on_overflow)));
     auto* reactor = new Reactor(stream, std::move(on_done));
     {
       std::lock_guard<std::mutex> lock(stream->mu_);
@@ -44,17 +50,22 @@ class EventStream : public std::enable_shared_from_this<EventStream<T>> {
   // when the queue was full (the stream is then finished with
   // RESOURCE_EXHAUSTED).
   bool Send(T event) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (reactor_ == nullptr || finishing_) return false;
-    if (queue_.size() >= max_queued_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (reactor_ == nullptr || finishing_) return false;
+      if (queue_.size() < max_queued_) {
+        queue_.push_back(std::move(event));
+        if (!writing_) WriteNextLocked();
+        return true;
+      }
       FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                 "subscriber fell too far behind its event "
                                 "stream; reconnect"));
-      return false;
+      // Keep only the event gRPC may be writing.
+      while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
     }
-    queue_.push_back(std::move(event));
-    if (!writing_) WriteNextLocked();
-    return true;
+    if (on_overflow_) on_overflow_();
+    return false;
   }
 
   // Thread-safe. Ends the call with `status` once queued events are written.
@@ -94,7 +105,8 @@ class EventStream : public std::enable_shared_from_this<EventStream<T>> {
     std::function<void()> on_done_;
   };
 
-  explicit EventStream(size_t max_queued) : max_queued_(max_queued) {}
+  EventStream(size_t max_queued, std::function<void()> on_overflow)
+      : max_queued_(max_queued), on_overflow_(std::move(on_overflow)) {}
 
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (queue_.empty()) return;
@@ -136,6 +148,7 @@ class EventStream : public std::enable_shared_from_this<EventStream<T>> {
   }
 
   const size_t max_queued_;
+  const std::function<void()> on_overflow_;
   mutable std::mutex mu_;
   Reactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::deque<T> queue_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,8 @@
 #include "common/http_server.h"
 
+#include <chrono>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "httplib.h"
@@ -41,6 +44,14 @@ absl::StatusOr<int> HttpServer::Start(const std::string& ip, int port) {
         absl::StrCat("failed to bind HTTP on ", ip, ":", port));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() does nothing until the listening thread has marked the
+  // server running; a Stop() before that (a short test on a loaded machine)
+  // would leave the thread in accept() and Stop() joining it forever.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!server_->is_running() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return bound;
 }
 

@@ -298,7 +298,18 @@ Resources Resources::NonScalars() const {
   });
 }
 
-Resources Resources::AllocatedTo(absl::string_view role) const {
+Resources Resources::AllocatedTo(absl::string_view role) && {
+  for (const Resource& r : items_) {
+    if (r.allocation_role != items_.front().allocation_role) {
+      return static_cast<const Resources&>(*this).AllocatedTo(role);
+    }
+  }
+  // Distinct resources with one allocation role stay distinct with another.
+  for (Resource& r : items_) r.allocation_role = std::string(role);
+  return std::move(*this);
+}
+
+Resources Resources::AllocatedTo(absl::string_view role) const& {
   Resources out;
   for (Resource r : items_) {
     r.allocation_role = std::string(role);

@@ -168,7 +168,9 @@ class Resources {
   Resources Scalars() const;
   Resources NonScalars() const;
   // Copies with the allocation role set (or cleared, with "").
-  Resources AllocatedTo(absl::string_view role) const;
+  Resources AllocatedTo(absl::string_view role) const&;
+  // The same without a copy when every resource has one allocation role.
+  Resources AllocatedTo(absl::string_view role) &&;
   // Resources allocatable to `role`: unreserved ones and those reserved to
   // `role` or one of its ancestors.
   Resources AllocatableTo(absl::string_view role) const;

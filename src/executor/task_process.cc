@@ -1,5 +1,6 @@
 #include "executor/task_process.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,8 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace agora {
@@ -133,9 +137,63 @@ absl::StatusOr<pid_t> TaskProcess::Start(const TaskCommand& command,
   return pid;
 }
 
+bool TaskProcess::ReadStat(pid_t pid, ProcessStat* stat) {
+  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(file, line)) return false;
+  // "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
+  // majflt cmajflt utime stime cutime cstime priority nice threads
+  // itrealvalue starttime ...": comm may hold spaces and parentheses.
+  size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return false;
+  std::istringstream rest(line.substr(paren + 1));
+  std::string state, skip;
+  rest >> state >> stat->ppid >> stat->pgrp;
+  for (int i = 0; i < 16; ++i) rest >> skip;
+  rest >> stat->start;
+  return !rest.fail() && state != "Z";
+}
+
+void TaskProcess::CollectDescendants() {
+  std::map<pid_t, std::vector<pid_t>> children;
+  std::map<pid_t, unsigned long long> starts;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return;
+  while (struct dirent* entry = readdir(proc)) {
+    pid_t pid = 0;
+    ProcessStat stat;
+    if (!absl::SimpleAtoi(entry->d_name, &pid) || !ReadStat(pid, &stat)) {
+      continue;
+    }
+    children[stat.ppid].push_back(pid);
+    starts[pid] = stat.start;
+  }
+  closedir(proc);
+  std::vector<pid_t> todo = {pid_};
+  while (!todo.empty()) {
+    pid_t parent = todo.back();
+    todo.pop_back();
+    for (pid_t child : children[parent]) {
+      descendants_[child] = starts[child];
+      todo.push_back(child);
+    }
+  }
+}
+
 bool TaskProcess::Signal(int signal) {
   if (pid_ <= 0) return false;
-  return kill(-pid_, signal) == 0;
+  CollectDescendants();
+  bool group = kill(-pid_, signal) == 0;
+  const pid_t self = getpid(), own_group = getpgrp();
+  for (const auto& [pid, start] : descendants_) {
+    ProcessStat stat;
+    if (pid == self || !ReadStat(pid, &stat) || stat.start != start) continue;
+    kill(pid, signal);
+    if (stat.pgrp != pid_ && stat.pgrp != own_group && stat.pgrp > 1) {
+      kill(-stat.pgrp, signal);
+    }
+  }
+  return group;
 }
 
 }  // namespace agora

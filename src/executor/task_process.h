@@ -1,6 +1,9 @@
 // TaskProcess: the command executor's one child, the task's command, run in
-// its own process group (within the executor's session) so that a signal to
-// the group reaches every process the command starts.
+// its own process group (within the executor's session). A signal goes to
+// the whole process tree, as Mesos's killtree does: the group, and every
+// descendant found through /proc (also one that moved to another group or
+// session) with its group; descendants seen once are remembered, so a
+// SIGKILL still reaches those orphaned when their parent died.
 //
 // Thread rule: Start() and Signal() from the executor's loop; the exit
 // callback runs on a waiter thread and must only post to the loop.
@@ -45,14 +48,27 @@ class TaskProcess {
   // directory"). `on_exit` runs once, on the waiter thread.
   absl::StatusOr<pid_t> Start(const TaskCommand& command, ExitCallback on_exit);
 
-  // Sends `signal` to the task's process group. False if it is gone.
+  // Sends `signal` to the task's process tree (see above). False if the
+  // task's process group is gone.
   bool Signal(int signal);
 
   pid_t pid() const { return pid_; }
 
  private:
+  // A process as /proc shows it; `start` (clock ticks since boot) tells a
+  // remembered pid from a later process that reuses it.
+  struct ProcessStat {
+    pid_t ppid = 0;
+    pid_t pgrp = 0;
+    unsigned long long start = 0;
+  };
+  static bool ReadStat(pid_t pid, ProcessStat* stat);
+  // Remembers every current descendant of `pid_`.
+  void CollectDescendants();
+
   pid_t pid_ = 0;
   std::thread waiter_;
+  std::map<pid_t, unsigned long long> descendants_;  // pid -> start time.
 };
 
 }  // namespace agora

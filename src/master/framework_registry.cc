@@ -1,5 +1,6 @@
 #include "master/framework_registry.h"
 
+#include <cmath>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -36,6 +37,55 @@ bool HasCapability(const mesos::v1::FrameworkInfo& info,
     if (capability.type() == type) return true;
   }
   return false;
+}
+
+absl::Status ValidateFrameworkInfo(const mesos::v1::FrameworkInfo& info) {
+  absl::StatusOr<std::set<std::string>> roles = FrameworkRoles(info);
+  if (!roles.ok()) return roles.status();
+  // Mesos rejects what its Duration cannot hold (about 292 years).
+  constexpr double kMaxSeconds = 9.2e9;
+  double timeout = info.failover_timeout();
+  if (!std::isfinite(timeout) || std::fabs(timeout) > kMaxSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "framework info: 'failover_timeout' (", timeout, ") is invalid"));
+  }
+  for (const auto& [role, filters] : info.offer_filters()) {
+    if (roles->count(role) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("framework info: 'offer_filters' names role '", role,
+                       "', which is not one of the framework's roles"));
+    }
+    for (const auto& set : filters.min_allocatable_resources().quantities()) {
+      for (const auto& [name, scalar] : set.quantities()) {
+        if (!std::isfinite(scalar.value()) || scalar.value() < 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "framework info: 'offer_filters' of role '", role,
+              "': quantity of '", name, "' must be a non-negative number"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::map<std::string, std::vector<Resources>> MinAllocatableOf(
+    const mesos::v1::FrameworkInfo& info) {
+  std::map<std::string, std::vector<Resources>> out;
+  for (const auto& [role, filters] : info.offer_filters()) {
+    if (!filters.has_min_allocatable_resources()) continue;
+    std::vector<Resources>& sets = out[role];
+    for (const auto& set : filters.min_allocatable_resources().quantities()) {
+      Resources quantities;
+      for (const auto& [name, scalar] : set.quantities()) {
+        Resource r;
+        r.name = name;
+        r.scalar = Scalar::FromDouble(scalar.value());
+        quantities += r;
+      }
+      sets.push_back(std::move(quantities));
+    }
+  }
+  return out;
 }
 
 FrameworkRegistry::FrameworkRegistry(std::string master_id,

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "common/event_loop.h"
 #include "common/event_stream.h"
+#include "common/resources.h"
 #include "common/strong_id.h"
 #include "mesos/v1/mesos.pb.h"
 #include "mesos/v1/scheduler/scheduler.pb.h"
@@ -32,6 +33,9 @@ struct Framework {
   FrameworkId id;
   mesos::v1::FrameworkInfo info;  // With `id` set.
   std::set<std::string> roles;
+  // Roles in which the framework asked for no offers (SUPPRESS, or
+  // suppressed_roles of SUBSCRIBE / UPDATE_FRAMEWORK); a subset of `roles`.
+  std::set<std::string> suppressed_roles;
   bool partition_aware = false;
   // Known only from an agent's reregistration; never subscribed here.
   bool recovered = false;
@@ -40,6 +44,12 @@ struct Framework {
   std::shared_ptr<SchedulerStream> stream;
   std::string stream_id;
   EventLoop::TimerId heartbeat_timer = 0;
+  // Armed while disconnected: removes the framework after
+  // FrameworkInfo.failover_timeout unless it resubscribes first.
+  EventLoop::TimerId failover_timer = 0;
+  // Counts subscriptions; a failover timer only fires for the epoch it was
+  // armed in.
+  uint64_t epoch = 0;
 
   absl::Time registered_time;
   absl::Time reregistered_time;
@@ -67,6 +77,18 @@ absl::StatusOr<std::set<std::string>> FrameworkRoles(
 
 bool HasCapability(const mesos::v1::FrameworkInfo& info,
                    mesos::v1::FrameworkInfo::Capability::Type type);
+
+// Everything about `info` a master checks on SUBSCRIBE and
+// UPDATE_FRAMEWORK besides its id: roles (as FrameworkRoles), a finite
+// failover_timeout and well-formed offer_filters. InvalidArgument naming
+// the field.
+absl::Status ValidateFrameworkInfo(const mesos::v1::FrameworkInfo& info);
+
+// FrameworkInfo.offer_filters as the allocator takes them: per role, the
+// minimum allocatable quantity sets (roles without min_allocatable_resources
+// are left out).
+std::map<std::string, std::vector<Resources>> MinAllocatableOf(
+    const mesos::v1::FrameworkInfo& info);
 
 class FrameworkRegistry {
  public:

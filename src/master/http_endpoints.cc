@@ -30,6 +30,15 @@ void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master) {
   server->Get("/master/state", state);
   server->Get("/state.json", state);
 
+  HttpServer::Handler frameworks = [loop, master](const httplib::Request&) {
+    std::optional<nlohmann::json> json = RunOnLoop<nlohmann::json>(
+        loop, [master] { return master->FrameworksJson(); });
+    if (!json.has_value()) return Unavailable();
+    return HttpResponse{200, "application/json", json->dump()};
+  };
+  server->Get("/frameworks", frameworks);
+  server->Get("/master/frameworks", frameworks);
+
   server->Get("/metrics/snapshot", [loop, master](const httplib::Request&) {
     std::optional<std::map<std::string, double>> metrics =
         RunOnLoop<std::map<std::string, double>>(

@@ -1,5 +1,6 @@
 // The master's read-only HTTP endpoints: /health (and /master/health),
-// /state (and /master/state) in Mesos's shape, /metrics/snapshot with
+// /state (and /master/state) and /frameworks (and /master/frameworks) in
+// Mesos's shape, /metrics/snapshot with
 // Mesos's metric keys. Handlers run on HTTP threads and read the master
 // through RunOnLoop; 503 when the loop does not answer in time.
 #ifndef AGORA_MASTER_HTTP_ENDPOINTS_H_

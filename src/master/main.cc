@@ -36,6 +36,11 @@ DEFINE_int32(max_agent_ping_timeouts, 5,
 DEFINE_string(offer_timeout, "",
               "Time after which an unanswered offer is rescinded; unset means "
               "never");
+DEFINE_int32(max_completed_frameworks, 50,
+             "Completed (torn down or timed out) frameworks kept for /state "
+             "and /frameworks");
+DEFINE_int32(max_completed_tasks_per_framework, 1000,
+             "Completed tasks kept per framework for /state and /frameworks");
 DEFINE_string(hostname, "",
               "Hostname to advertise; defaults to the machine's hostname");
 
@@ -84,6 +89,20 @@ absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
     if (!timeout.ok()) return timeout.status();
     options.offer_timeout = *timeout;
   }
+  if (FLAGS_max_completed_frameworks < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_completed_frameworks=", FLAGS_max_completed_frameworks,
+        ": must not be negative"));
+  }
+  if (FLAGS_max_completed_tasks_per_framework < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_completed_tasks_per_framework=",
+        FLAGS_max_completed_tasks_per_framework, ": must not be negative"));
+  }
+  options.max_completed_frameworks =
+      static_cast<size_t>(FLAGS_max_completed_frameworks);
+  options.max_completed_tasks_per_framework =
+      static_cast<size_t>(FLAGS_max_completed_tasks_per_framework);
   if (absl::Status s = agora::ValidateMasterOptions(options); !s.ok()) {
     return s;
   }

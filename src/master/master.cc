@@ -244,6 +244,7 @@ void Master::RegisterGauges() {
         "master/invalid_status_update_acknowledgements",
         "master/valid_status_update_acknowledgements",
         "master/invalid_status_updates", "master/valid_status_updates",
+        "master/messages_kill_task",
         "master/invalid_framework_to_executor_messages",
         "master/valid_framework_to_executor_messages"}) {
     metrics_.Increment(name, 0);
@@ -255,9 +256,6 @@ void Master::RegisterGauges() {
   metrics_.AddGauge("master/elected", [] { return 1.0; });
   metrics_.AddGauge("master/uptime_secs", [this] {
     return absl::ToDoubleSeconds(loop_->Now() - start_time_);
-  });
-  metrics_.AddGauge("allocator/mesos/allocation_runs", [this] {
-    return static_cast<double>(allocator_.allocation_runs());
   });
 }
 
@@ -326,7 +324,10 @@ void Master::RegisterClusterGauges() {
 }
 
 std::map<std::string, double> Master::MetricsSnapshot() const {
-  return metrics_.Snapshot();
+  std::map<std::string, double> out = metrics_.Snapshot();
+  // allocator/mesos/...: runs, cycle times, shares, filters, quota.
+  for (auto& [name, value] : allocator_.Metrics()) out[name] = value;
+  return out;
 }
 
 }  // namespace agora

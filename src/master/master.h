@@ -83,6 +83,8 @@ class Master {
   // --- Observability ---------------------------------------------------------
   // Mesos's /master/state shape.
   nlohmann::json StateJson();
+  // Mesos's /master/frameworks shape.
+  nlohmann::json FrameworksJson();
   std::map<std::string, double> MetricsSnapshot() const;
 
  private:
@@ -100,6 +102,19 @@ class Master {
   void SendHeartbeat(const FrameworkId& id, const std::string& stream_id);
   Framework* EnsureRecoveredFramework(const mesos::v1::FrameworkInfo& info);
   absl::Status Teardown(Framework* framework);
+  // Fired FrameworkInfo.failover_timeout after a disconnection.
+  void OnFailoverTimeout(const FrameworkId& id, uint64_t epoch);
+  // Kills the framework's tasks (TASK_KILLED, REASON_FRAMEWORK_REMOVED),
+  // drops its offers, shuts it down on every agent and moves it to the
+  // completed frameworks.
+  void RemoveFramework(Framework* framework, const std::string& why);
+  // UPDATE_FRAMEWORK, and the update part of a resubscription: the new
+  // roles, name, failover timeout, capabilities, offer filters and
+  // suppressed roles. InvalidArgument when `info` changes the principal,
+  // user or checkpoint; state is untouched then.
+  absl::Status UpdateFramework(Framework* framework,
+                               mesos::v1::FrameworkInfo info,
+                               const std::set<std::string>& suppressed);
 
   // master_calls.cc
   absl::StatusOr<Framework*> AuthorizeCall(const SchedulerCall& call,
@@ -120,6 +135,8 @@ class Master {
                          const SchedulerCall::Reconcile& reconcile);
   absl::Status Message(Framework* framework,
                        const SchedulerCall::Message& message);
+  absl::Status UpdateFrameworkCall(
+      Framework* framework, const SchedulerCall::UpdateFramework& update);
   mesos::v1::TaskStatus ReconciliationStatus(const TrackedTask& task) const;
 
   // master_accept.cc
@@ -200,6 +217,7 @@ class Master {
   // master_http.cc
   nlohmann::json AgentJson(const Agent& agent);
   nlohmann::json FrameworkJson(Framework& framework);
+  nlohmann::json CompletedFrameworksJson() const;
 
   const MasterOptions options_;
   EventLoop* const loop_;

@@ -3,6 +3,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 #include "master/master.h"
 
@@ -103,6 +104,11 @@ absl::Status Master::Dispatch(Framework* framework, const SchedulerCall& call) {
     case SchedulerCall::MESSAGE:
       if (!call.has_message()) return MissingBody(call.type(), "message");
       return Message(framework, call.message());
+    case SchedulerCall::UPDATE_FRAMEWORK:
+      if (!call.has_update_framework()) {
+        return MissingBody(call.type(), "update_framework");
+      }
+      return UpdateFrameworkCall(framework, call.update_framework());
     case SchedulerCall::REQUEST:
       return absl::OkStatus();  // Ignored by the allocator, as in Mesos.
     default:
@@ -149,10 +155,15 @@ absl::Status Master::ReviveOrSuppress(
     }
     set.insert(role);
   }
+  const std::set<std::string>& affected = set.empty() ? framework->roles : set;
   if (revive) {
+    for (const std::string& role : affected) {
+      framework->suppressed_roles.erase(role);
+    }
     allocator_.ReviveOffers(framework->id, set);
     RequestAllocation();
   } else {
+    framework->suppressed_roles.insert(affected.begin(), affected.end());
     allocator_.SuppressOffers(framework->id, set);
   }
   return absl::OkStatus();
@@ -161,18 +172,27 @@ absl::Status Master::ReviveOrSuppress(
 absl::Status Master::Kill(Framework* framework,
                           const SchedulerCall::Kill& kill) {
   const std::string& task_id = kill.task_id().value();
+  if (task_id.empty()) {
+    return absl::InvalidArgumentError("kill: 'task_id' is missing");
+  }
   TrackedTask* task = tasks_.Find(framework->id, task_id);
   if (task == nullptr) {
+    // As Mesos: the answer is whatever reconciliation says about it.
     LOG(WARNING) << "Cannot kill task " << task_id << " of framework "
-                 << framework->id << ": unknown task";
-    SendUpdate(*framework,
-               MasterStatus(task_id,
-                            kill.has_agent_id() ? kill.agent_id().value() : "",
-                            mesos::v1::TASK_LOST,
-                            mesos::v1::TaskStatus::REASON_RECONCILIATION,
-                            "unknown task"));
+                 << framework->id << ": unknown task; reconciling it";
+    SchedulerCall::Reconcile reconcile;
+    SchedulerCall::Reconcile::Task* wanted = reconcile.add_tasks();
+    wanted->mutable_task_id()->set_value(task_id);
+    if (kill.has_agent_id()) *wanted->mutable_agent_id() = kill.agent_id();
+    return Reconcile(framework, reconcile);
+  }
+  if (kill.has_agent_id() && kill.agent_id().value() != task->agent.value()) {
+    LOG(WARNING) << "Ignoring kill of task " << task_id << " of framework "
+                 << framework->id << " on agent " << kill.agent_id().value()
+                 << ": the task is on agent " << task->agent;
     return absl::OkStatus();
   }
+  metrics_.Increment("master/messages_kill_task");
   Agent* agent = agents_.Find(task->agent);
   if (agent == nullptr || !agent->connected()) {
     LOG(WARNING) << "Cannot kill task " << task_id << " of framework "
@@ -226,9 +246,10 @@ absl::Status Master::Acknowledge(Framework* framework,
   const char* problem = nullptr;
   if (agent == nullptr || !agent->connected()) {
     problem = "its agent is not connected";
-  } else if (task != nullptr &&
-             (task->agent != agent_id ||
-              task->task.status_update_uuid() != ack.uuid())) {
+  } else if (task == nullptr) {
+    problem = "the task is unknown";
+  } else if (task->agent != agent_id ||
+             task->task.status_update_uuid() != ack.uuid()) {
     problem = "it is not for the task's pending update";
   }
   if (problem != nullptr) {
@@ -237,14 +258,11 @@ absl::Status Master::Acknowledge(Framework* framework,
     metrics_.Increment("master/invalid_status_update_acknowledgements");
     return absl::OkStatus();
   }
-  bool completed = false;
-  if (task != nullptr) {
-    completed = IsTerminalState(task->task.status_update_state());
-    task->task.clear_status_update_uuid();
-    if (completed && !task->terminal()) {
-      task->task.set_state(task->task.status_update_state());
-      OnTaskTerminal(task);
-    }
+  bool completed = IsTerminalState(task->task.status_update_state());
+  task->task.clear_status_update_uuid();
+  if (completed && !task->terminal()) {
+    task->task.set_state(task->task.status_update_state());
+    OnTaskTerminal(task);
   }
   internal::MasterMessage message;
   internal::StatusUpdateAcknowledgement* out =
@@ -316,6 +334,25 @@ absl::Status Master::Message(Framework* framework,
   relay->set_data(message.data());
   agent->Send(std::move(out));
   metrics_.Increment("master/valid_framework_to_executor_messages");
+  return absl::OkStatus();
+}
+
+absl::Status Master::UpdateFrameworkCall(
+    Framework* framework, const SchedulerCall::UpdateFramework& update) {
+  const mesos::v1::FrameworkInfo& info = update.framework_info();
+  if (info.id().value() != framework->id.value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "update_framework: 'framework_info.id' (", info.id().value(),
+        ") differs from 'framework_id' (", framework->id.value(), ")"));
+  }
+  AGORA_RETURN_IF_ERROR(ValidateFrameworkInfo(info));
+  std::set<std::string> suppressed(update.suppressed_roles().begin(),
+                                   update.suppressed_roles().end());
+  AGORA_RETURN_IF_ERROR(UpdateFramework(framework, info, suppressed));
+  LOG(INFO) << "Updated framework " << framework->id << " ("
+            << framework->info.name() << ")";
+  // New roles may have offers waiting.
+  RequestAllocation();
   return absl::OkStatus();
 }
 

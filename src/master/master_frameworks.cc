@@ -1,4 +1,5 @@
 // Master: framework subscription, disconnection, heartbeats and teardown.
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,30 @@
 namespace agora {
 
 using mesos::v1::FrameworkInfo;
+
+namespace {
+
+// What the allocator needs from a FrameworkInfo: roles, capabilities and
+// the per-role minimum offer sizes (offer_filters).
+FrameworkOptions AllocatorFrameworkOptions(
+    const FrameworkInfo& info, const std::set<std::string>& roles,
+    const std::set<std::string>& suppressed) {
+  using Capability = FrameworkInfo::Capability;
+  FrameworkOptions out;
+  out.roles = roles;
+  out.suppressed_roles = suppressed;
+  out.capabilities.multi_role = HasCapability(info, Capability::MULTI_ROLE);
+  out.capabilities.revocable_resources =
+      HasCapability(info, Capability::REVOCABLE_RESOURCES);
+  out.capabilities.gpu_resources =
+      HasCapability(info, Capability::GPU_RESOURCES);
+  out.capabilities.reservation_refinement =
+      HasCapability(info, Capability::RESERVATION_REFINEMENT);
+  out.min_allocatable_resources = MinAllocatableOf(info);
+  return out;
+}
+
+}  // namespace
 
 absl::Status Master::ValidateSubscribe(const SchedulerCall& call) const {
   if (shut_down_) return absl::UnavailableError("master is shutting down");
@@ -32,7 +57,7 @@ absl::Status Master::ValidateSubscribe(const SchedulerCall& call) const {
     return absl::InvalidArgumentError(
         "subscribe: 'framework_info.id' is empty");
   }
-  return FrameworkRoles(info).status();
+  return ValidateFrameworkInfo(info);
 }
 
 void Master::Subscribe(const SchedulerCall& call,
@@ -64,6 +89,20 @@ void Master::Subscribe(const SchedulerCall& call,
     }
     framework = frameworks_.Find(id);
   }
+  if (framework != nullptr && !framework->recovered &&
+      (info.principal() != framework->info.principal() ||
+       info.has_principal() != framework->info.has_principal())) {
+    const std::string message =
+        "framework info: changing the framework's principal is not allowed";
+    LOG(WARNING) << "Refusing resubscription of framework " << framework->id
+                 << ": " << message;
+    SchedulerEvent error;
+    error.set_type(SchedulerEvent::ERROR);
+    error.mutable_error()->set_message(message);
+    stream->Send(std::move(error));
+    stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));
+    return;
+  }
   if (framework != nullptr) {
     Resubscribe(framework, info, suppressed);
   } else {
@@ -80,7 +119,12 @@ Framework* Master::AddNewFramework(FrameworkInfo info,
       info.has_id() ? FrameworkId(info.id().value()) : frameworks_.NextId();
   Framework* framework = frameworks_.Add(id, std::move(info), roles);
   framework->registered_time = loop_->Now();
-  allocator_.AddFramework(id, roles, {}, /*active=*/false, suppressed);
+  allocator_.AddFramework(
+      id, AllocatorFrameworkOptions(framework->info, roles, suppressed), {},
+      /*active=*/false);
+  for (const std::string& role : suppressed) {
+    if (roles.count(role) > 0) framework->suppressed_roles.insert(role);
+  }
   LOG(INFO) << "Added framework " << id << " (" << framework->info.name()
             << ") with roles " << absl::StrJoin(roles, ",");
   return framework;
@@ -100,37 +144,81 @@ void Master::Resubscribe(Framework* framework, const FrameworkInfo& info,
     framework->stream = nullptr;
     loop_->Cancel(framework->heartbeat_timer);
   }
-  // Offers made to the old subscription are void (Mesos rescinds them).
+  loop_->Cancel(framework->failover_timer);
+  framework->failover_timer = 0;
+  // Offers made to the old subscription are void (Mesos drops them without
+  // RESCIND: the new subscription never saw them).
   for (const std::string& offer : offers_.OffersOf(framework->id)) {
     RescindOffer(offer, /*notify=*/false);
   }
-  // Mesos ignores changes of user and checkpoint (a recovered framework
-  // takes them: what the agent reported may be partial); role changes need
-  // UPDATE_FRAMEWORK, which this master does not implement yet.
+  // Mesos keeps user and checkpoint of a framework this master saw
+  // subscribe (MESOS-703); a recovered framework takes them, as what the
+  // agent reported may be partial. Everything else is updated, roles
+  // included.
   FrameworkInfo updated = info;
   if (!framework->recovered) {
     updated.set_user(framework->info.user());
     updated.set_checkpoint(framework->info.checkpoint());
+  } else {
+    framework->info.set_user(info.user());
+    framework->info.set_checkpoint(info.checkpoint());
+    framework->info.set_principal(info.principal());
+    if (!info.has_principal()) framework->info.clear_principal();
   }
-  updated.clear_roles();
-  *updated.mutable_roles() = framework->info.roles();
-  updated.set_role(framework->info.role());
-  if (*FrameworkRoles(info) != framework->roles) {
+  absl::Status status = UpdateFramework(framework, updated, suppressed);
+  if (!status.ok()) {
+    // Only a principal change gets here; Subscribe checked it already.
     LOG(WARNING) << "Framework " << framework->id
-                 << " resubscribed with other roles; keeping "
-                 << absl::StrJoin(framework->roles, ",");
+                 << " resubscribed with an invalid update: " << status;
   }
-  updated.mutable_id()->set_value(framework->id.value());
-  framework->info = std::move(updated);
   framework->recovered = false;
   framework->reregistered_time = loop_->Now();
-  std::set<std::string> unsuppressed;
-  for (const std::string& role : framework->roles) {
-    if (suppressed.count(role) == 0) unsuppressed.insert(role);
+}
+
+absl::Status Master::UpdateFramework(Framework* framework, FrameworkInfo info,
+                                     const std::set<std::string>& suppressed) {
+  const FrameworkInfo& old = framework->info;
+  if (info.principal() != old.principal() ||
+      info.has_principal() != old.has_principal()) {
+    return absl::InvalidArgumentError(
+        "framework info: changing the framework's principal is not allowed");
   }
-  if (!unsuppressed.empty())
-    allocator_.ReviveOffers(framework->id, unsuppressed);
-  if (!suppressed.empty()) allocator_.SuppressOffers(framework->id, suppressed);
+  if (info.user() != old.user()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "framework info: updating 'user' is unsupported; attempted to update "
+        "from '",
+        old.user(), "' to '", info.user(), "'"));
+  }
+  if (info.checkpoint() != old.checkpoint()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "framework info: updating 'checkpoint' is unsupported; attempted to "
+        "update from '",
+        old.checkpoint() ? "true" : "false", "' to '",
+        info.checkpoint() ? "true" : "false", "'"));
+  }
+  std::set<std::string> roles = *FrameworkRoles(info);
+  allocator_.UpdateFramework(
+      framework->id, AllocatorFrameworkOptions(info, roles, suppressed));
+  // Offers in roles the framework left are no longer valid.
+  for (const std::string& id : offers_.OffersOf(framework->id)) {
+    if (roles.count(offers_.Find(id)->role) == 0) {
+      RescindOffer(id, /*notify=*/true);
+    }
+  }
+  if (roles != framework->roles) {
+    LOG(INFO) << "Framework " << framework->id << " now has roles "
+              << absl::StrJoin(roles, ",");
+  }
+  info.mutable_id()->set_value(framework->id.value());
+  framework->partition_aware = HasCapability(
+      info, mesos::v1::FrameworkInfo::Capability::PARTITION_AWARE);
+  framework->suppressed_roles.clear();
+  for (const std::string& role : suppressed) {
+    if (roles.count(role) > 0) framework->suppressed_roles.insert(role);
+  }
+  framework->roles = std::move(roles);
+  framework->info = std::move(info);
+  return absl::OkStatus();
 }
 
 void Master::ConnectFramework(Framework* framework,
@@ -138,6 +226,7 @@ void Master::ConnectFramework(Framework* framework,
                               const std::string& stream_id) {
   framework->stream = std::move(stream);
   framework->stream_id = stream_id;
+  ++framework->epoch;
   allocator_.ActivateFramework(framework->id);
 
   SchedulerEvent event;
@@ -179,9 +268,12 @@ void Master::OnSubscriptionClosed(const std::string& stream_id) {
 }
 
 void Master::DisconnectFramework(Framework* framework) {
+  absl::Duration failover =
+      absl::Seconds(std::max(0.0, framework->info.failover_timeout()));
   LOG(INFO) << "Framework " << framework->id << " (" << framework->info.name()
             << ") disconnected (stream " << framework->stream_id
-            << " ended); keeping its tasks";
+            << " ended); giving it " << absl::FormatDuration(failover)
+            << " to fail over";
   loop_->Cancel(framework->heartbeat_timer);
   framework->heartbeat_timer = 0;
   framework->stream->Close(grpc::Status::CANCELLED);
@@ -189,9 +281,29 @@ void Master::DisconnectFramework(Framework* framework) {
   framework->stream_id.clear();
   framework->unregistered_time = loop_->Now();
   allocator_.DeactivateFramework(framework->id);
+  // RESCIND goes out on a closed stream, i.e. nowhere; the point is that
+  // the offers are void and their resources go back without a filter.
   for (const std::string& offer : offers_.OffersOf(framework->id)) {
-    RescindOffer(offer, /*notify=*/false);
+    RescindOffer(offer, /*notify=*/true);
   }
+  FrameworkId id = framework->id;
+  uint64_t epoch = framework->epoch;
+  loop_->Cancel(framework->failover_timer);
+  framework->failover_timer = loop_->PostAfter(
+      failover, [this, id, epoch] { OnFailoverTimeout(id, epoch); });
+}
+
+void Master::OnFailoverTimeout(const FrameworkId& id, uint64_t epoch) {
+  Framework* framework = frameworks_.Find(id);
+  if (framework == nullptr || framework->connected() ||
+      framework->epoch != epoch || shut_down_) {
+    return;
+  }
+  framework->failover_timer = 0;
+  LOG(INFO) << "Framework " << id << " did not resubscribe within its "
+            << "failover timeout of " << framework->info.failover_timeout()
+            << " secs; removing it";
+  RemoveFramework(framework, "framework failover timeout");
 }
 
 Framework* Master::EnsureRecoveredFramework(const FrameworkInfo& info) {
@@ -203,16 +315,24 @@ Framework* Master::EnsureRecoveredFramework(const FrameworkInfo& info) {
   Framework* framework = frameworks_.Add(id, info, *roles);
   framework->recovered = true;
   framework->registered_time = loop_->Now();
-  allocator_.AddFramework(id, *roles, {}, /*active=*/false);
+  allocator_.AddFramework(id, AllocatorFrameworkOptions(info, *roles, {}), {},
+                          /*active=*/false);
   LOG(INFO) << "Recovered framework " << id << " (" << info.name()
             << ") from an agent's report";
   return framework;
 }
 
 absl::Status Master::Teardown(Framework* framework) {
+  LOG(INFO) << "Tearing down framework " << framework->id << " ("
+            << framework->info.name() << ")";
+  RemoveFramework(framework, "framework torn down");
+  return absl::OkStatus();
+}
+
+void Master::RemoveFramework(Framework* framework, const std::string& why) {
   const FrameworkId id = framework->id;
-  LOG(INFO) << "Tearing down framework " << id << " (" << framework->info.name()
-            << ")";
+  LOG(INFO) << "Removing framework " << id << " (" << framework->info.name()
+            << "): " << why;
   for (const std::string& offer : offers_.OffersOf(id)) {
     RescindOffer(offer, /*notify=*/false);
   }
@@ -220,7 +340,8 @@ absl::Status Master::Teardown(Framework* framework) {
     if (task->terminal()) continue;
     mesos::v1::TaskStatus status = MasterStatus(
         task->task_id(), task->agent.value(), mesos::v1::TASK_KILLED,
-        mesos::v1::TaskStatus::REASON_FRAMEWORK_REMOVED, "framework removed");
+        mesos::v1::TaskStatus::REASON_FRAMEWORK_REMOVED,
+        absl::StrCat("Framework ", id.value(), " removed: ", why));
     task->task.set_state(mesos::v1::TASK_KILLED);
     TaskTracker::AddStatus(task, std::move(status));
     CountTerminal(mesos::v1::TASK_KILLED);
@@ -231,9 +352,9 @@ absl::Status Master::Teardown(Framework* framework) {
   for (const auto& [agent_id, agent] : agents_.all()) agent->Send(shutdown);
   allocator_.RemoveFramework(id);
   loop_->Cancel(framework->heartbeat_timer);
+  loop_->Cancel(framework->failover_timer);
   if (framework->connected()) framework->stream->Close(grpc::Status::OK);
   frameworks_.Complete(id, tasks_.RemoveFramework(id), loop_->Now());
-  return absl::OkStatus();
 }
 
 }  // namespace agora

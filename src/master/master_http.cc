@@ -19,23 +19,7 @@ nlohmann::json Master::StateJson() {
   for (const auto& [id, framework] : frameworks_.all()) {
     frameworks.push_back(FrameworkJson(*framework));
   }
-  nlohmann::json completed = nlohmann::json::array();
-  for (const CompletedFramework& done : frameworks_.completed()) {
-    nlohmann::json tasks = nlohmann::json::array();
-    for (const mesos::v1::Task& task : done.tasks)
-      tasks.push_back(TaskJson(task));
-    completed.push_back(
-        {{"id", done.info.id().value()},
-         {"name", done.info.name()},
-         {"user", done.info.user()},
-         {"active", false},
-         {"connected", false},
-         {"registered_time", JsonTime(done.registered_time)},
-         {"unregistered_time", JsonTime(done.unregistered_time)},
-         {"tasks", nlohmann::json::array()},
-         {"completed_tasks", std::move(tasks)},
-         {"offers", nlohmann::json::array()}});
-  }
+  nlohmann::json completed = CompletedFrameworksJson();
   return {{"version", info_.version()},
           {"id", master_id_},
           {"pid", info_.pid()},
@@ -51,6 +35,42 @@ nlohmann::json Master::StateJson() {
           {"completed_frameworks", std::move(completed)},
           {"orphan_tasks", nlohmann::json::array()},
           {"unregistered_frameworks", nlohmann::json::array()}};
+}
+
+nlohmann::json Master::FrameworksJson() {
+  DCHECK(loop_->IsLoopThread());
+  nlohmann::json frameworks = nlohmann::json::array();
+  for (const auto& [id, framework] : frameworks_.all()) {
+    frameworks.push_back(FrameworkJson(*framework));
+  }
+  return {{"frameworks", std::move(frameworks)},
+          {"completed_frameworks", CompletedFrameworksJson()},
+          {"unregistered_frameworks", nlohmann::json::array()}};
+}
+
+nlohmann::json Master::CompletedFrameworksJson() const {
+  nlohmann::json completed = nlohmann::json::array();
+  for (const CompletedFramework& done : frameworks_.completed()) {
+    nlohmann::json tasks = nlohmann::json::array();
+    for (const mesos::v1::Task& task : done.tasks) {
+      tasks.push_back(TaskJson(task));
+    }
+    absl::StatusOr<std::set<std::string>> roles = FrameworkRoles(done.info);
+    completed.push_back(
+        {{"id", done.info.id().value()},
+         {"name", done.info.name()},
+         {"user", done.info.user()},
+         {"roles", roles.ok() ? *roles : std::set<std::string>()},
+         {"failover_timeout", done.info.failover_timeout()},
+         {"active", false},
+         {"connected", false},
+         {"registered_time", JsonTime(done.registered_time)},
+         {"unregistered_time", JsonTime(done.unregistered_time)},
+         {"tasks", nlohmann::json::array()},
+         {"completed_tasks", std::move(tasks)},
+         {"offers", nlohmann::json::array()}});
+  }
+  return completed;
 }
 
 nlohmann::json Master::AgentJson(const Agent& agent) {

@@ -32,12 +32,14 @@ struct MasterOptions {
   // Unset: offers never time out (Mesos's default).
   std::optional<absl::Duration> offer_timeout;
 
+  // --max_completed_frameworks, --max_completed_tasks_per_framework.
+  size_t max_completed_tasks_per_framework = 1000;
+  size_t max_completed_frameworks = 50;
+
   // Mesos constants, not flags.
   absl::Duration heartbeat_interval = absl::Seconds(15);
   size_t max_framework_events_queued = 10000;
   size_t max_agent_messages_queued = 10000;
-  size_t max_completed_tasks_per_framework = 1000;
-  size_t max_completed_frameworks = 50;
   // The allocator's agent shuffle (Mesos shuffles each cycle).
   bool shuffle_agents = true;
 };

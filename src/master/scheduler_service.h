@@ -2,7 +2,9 @@
 // Subscribe opens a bounded event stream (a framework that falls
 // `max_queued` events behind is disconnected), sends the stream id as
 // initial metadata `mesos-stream-id` and hands the stream to the master's
-// loop. Call posts to the loop and finishes the RPC from there.
+// loop. Call parses the request itself (so that bytes that are not a
+// `mesos.v1.scheduler.Call` get INVALID_ARGUMENT with a message, not gRPC's
+// bare answer), posts to the loop and finishes the RPC from there.
 //
 // Thread rule: handlers run on gRPC threads and only post to the loop.
 #ifndef AGORA_MASTER_SCHEDULER_SERVICE_H_
@@ -18,7 +20,9 @@ namespace agora {
 
 inline constexpr char kStreamIdMetadata[] = "mesos-stream-id";
 
-class SchedulerService final : public agora::v1::Scheduler::CallbackService {
+class SchedulerService final
+    : public agora::v1::Scheduler::WithRawCallbackMethod_Call<
+          agora::v1::Scheduler::CallbackService> {
  public:
   // `loop` and `master` must outlive the gRPC server.
   SchedulerService(EventLoop* loop, Master* master, size_t max_queued);
@@ -27,9 +31,11 @@ class SchedulerService final : public agora::v1::Scheduler::CallbackService {
       grpc::CallbackServerContext* context,
       const mesos::v1::scheduler::Call* call) override;
 
+  // The request is a serialized `mesos.v1.scheduler.Call`; the response an
+  // (empty) `agora.v1.CallResponse`.
   grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context,
-                                 const mesos::v1::scheduler::Call* call,
-                                 agora::v1::CallResponse* response) override;
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
 
  private:
   EventLoop* const loop_;

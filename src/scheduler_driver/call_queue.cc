@@ -9,8 +9,45 @@
 
 namespace agora {
 
+void AgoraSchedulerDriver::Process::Remember(Call* call) {
+  auto all_roles = [this] {
+    std::set<std::string> roles(framework_.roles().begin(),
+                                framework_.roles().end());
+    if (roles.empty()) roles.insert(framework_.role());
+    return roles;
+  };
+  auto named = [&](const google::protobuf::RepeatedPtrField<std::string>& r) {
+    return r.empty() ? all_roles() : std::set<std::string>(r.begin(), r.end());
+  };
+  switch (call->type()) {
+    case Call::SUPPRESS:
+      for (const std::string& role : named(call->suppress().roles())) {
+        suppressed_roles_.insert(role);
+      }
+      break;
+    case Call::REVIVE:
+      for (const std::string& role : named(call->revive().roles())) {
+        suppressed_roles_.erase(role);
+      }
+      break;
+    case Call::UPDATE_FRAMEWORK: {
+      mesos::v1::FrameworkInfo* info =
+          call->mutable_update_framework()->mutable_framework_info();
+      if (framework_.has_id()) *info->mutable_id() = framework_.id();
+      framework_ = *info;
+      const auto& suppressed = call->update_framework().suppressed_roles();
+      suppressed_roles_ =
+          std::set<std::string>(suppressed.begin(), suppressed.end());
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 void AgoraSchedulerDriver::Process::SendOnLoop(Call call) {
   if (closing_) return;
+  Remember(&call);
   if (phase_ != Phase::kSubscribed) {
     // As Mesos's driver: calls made while disconnected are dropped; the
     // framework learns of the disconnection through disconnected().

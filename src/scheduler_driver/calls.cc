@@ -14,10 +14,25 @@ SchedulerCall OfType(SchedulerCall::Type type) {
 
 }  // namespace
 
-SchedulerCall SubscribeCall(const mesos::v1::FrameworkInfo& framework) {
+SchedulerCall SubscribeCall(const mesos::v1::FrameworkInfo& framework,
+                            const std::set<std::string>& suppressed_roles) {
   SchedulerCall call = OfType(SchedulerCall::SUBSCRIBE);
   if (framework.has_id()) *call.mutable_framework_id() = framework.id();
   *call.mutable_subscribe()->mutable_framework_info() = framework;
+  for (const std::string& role : suppressed_roles) {
+    call.mutable_subscribe()->add_suppressed_roles(role);
+  }
+  return call;
+}
+
+SchedulerCall UpdateFrameworkCall(
+    const mesos::v1::FrameworkInfo& framework,
+    const std::vector<std::string>& suppressed_roles) {
+  SchedulerCall call = OfType(SchedulerCall::UPDATE_FRAMEWORK);
+  *call.mutable_update_framework()->mutable_framework_info() = framework;
+  for (const std::string& role : suppressed_roles) {
+    call.mutable_update_framework()->add_suppressed_roles(role);
+  }
   return call;
 }
 

@@ -3,6 +3,7 @@
 #ifndef AGORA_SCHEDULER_DRIVER_CALLS_H_
 #define AGORA_SCHEDULER_DRIVER_CALLS_H_
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,14 @@ namespace agora::scheduler_driver {
 using SchedulerCall = mesos::v1::scheduler::Call;
 
 // SUBSCRIBE; with framework.id set it resubscribes that framework.
-SchedulerCall SubscribeCall(const mesos::v1::FrameworkInfo& framework);
+// `suppressed_roles` are the roles to subscribe suppressed in.
+SchedulerCall SubscribeCall(const mesos::v1::FrameworkInfo& framework,
+                            const std::set<std::string>& suppressed_roles = {});
+// UPDATE_FRAMEWORK with the new FrameworkInfo and the full set of suppressed
+// roles.
+SchedulerCall UpdateFrameworkCall(
+    const mesos::v1::FrameworkInfo& framework,
+    const std::vector<std::string>& suppressed_roles);
 SchedulerCall TeardownCall();
 
 // ACCEPT with the given operations. The filters are always sent (an empty

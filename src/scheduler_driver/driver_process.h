@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -86,6 +87,9 @@ class AgoraSchedulerDriver::Process {
 
   // Calls, one in flight at a time, in order (call_queue.cc).
   void SendOnLoop(Call call);
+  // Keeps what SUPPRESS, REVIVE and UPDATE_FRAMEWORK change, so that a
+  // resubscription carries the same FrameworkInfo and suppressed roles.
+  void Remember(Call* call);
   void PumpCalls();
   void OnCallDone(uint64_t generation, Call::Type type,
                   const absl::Status& status);
@@ -116,6 +120,7 @@ class AgoraSchedulerDriver::Process {
 
   // Loop-thread state.
   mesos::v1::FrameworkInfo framework_;
+  std::set<std::string> suppressed_roles_;
   Phase phase_ = Phase::kNoLeader;
   std::optional<std::string> leader_;
   std::string redirect_;  // A standby's hint, tried once.

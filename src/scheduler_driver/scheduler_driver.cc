@@ -123,4 +123,10 @@ mesos::v1::Status AgoraSchedulerDriver::sendFrameworkMessage(
   return process_->Send(sd::MessageCall(executor_id, agent_id, data));
 }
 
+mesos::v1::Status AgoraSchedulerDriver::updateFramework(
+    const mesos::v1::FrameworkInfo& framework,
+    const std::vector<std::string>& suppressed_roles) {
+  return process_->Send(sd::UpdateFrameworkCall(framework, suppressed_roles));
+}
+
 }  // namespace agora

@@ -67,7 +67,8 @@ void AgoraSchedulerDriver::Process::Subscribe() {
     });
   };
   stream_context_ = connection_->Subscribe(
-      scheduler_driver::SubscribeCall(framework_), std::move(handlers));
+      scheduler_driver::SubscribeCall(framework_, suppressed_roles_),
+      std::move(handlers));
   attempt_timer_ =
       loop_.PostAfter(options_.subscribe_attempt_timeout, [this, generation] {
         attempt_timer_.reset();

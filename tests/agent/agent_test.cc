@@ -459,6 +459,23 @@ TEST_F(AgentTest, ExecutorThatNeverSubscribesTimesOut) {
             "Executor did not register within 300ms");
 }
 
+TEST_F(AgentTest, KillBeforeTheExecutorSubscribesIsKilledDuringLaunch) {
+  executor_path_ = dir_ + "/mute-executor";
+  std::ofstream(executor_path_) << "#!/bin/sh\nexec sleep 1000\n";
+  ASSERT_EQ(chmod(executor_path_.c_str(), 0755), 0);
+  StartAgent();
+  Register();
+  RunTask("early", "echo never");
+  MasterMessage kill;
+  kill.mutable_kill_task()->mutable_framework_id()->set_value(kFrameworkId);
+  kill.mutable_kill_task()->mutable_task_id()->set_value("early");
+  ASSERT_TRUE(master_.Send(kill));
+  StatusUpdate killed = NextUpdate("early");
+  EXPECT_EQ(killed.status().state(), mesos::v1::TASK_KILLED);
+  EXPECT_EQ(killed.status().reason(),
+            mesos::v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH);
+}
+
 TEST_F(AgentTest, ShutdownFrameworkKillsItsTasksWithoutUpdates) {
   StartAgent();
   Register();

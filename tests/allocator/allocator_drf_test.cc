@@ -240,6 +240,48 @@ TEST_F(AllocatorDrfTest, WeightsScaleShares) {
   EXPECT_NEAR(allocator_->RoleShare("role3"), 1.0 / 6, kEps);
 }
 
+// The DRF paper's example (Ghodsi et al., NSDI 2011), at the allocator:
+// 9 CPUs and 18 GB; framework A runs tasks of <1 CPU, 4 GB>, B tasks of
+// <3 CPUs, 1 GB>. Each takes one task out of every offer and declines the
+// rest (no filter), until no offer fits a task.
+TEST_F(AllocatorDrfTest, DrfPaperExample) {
+  EXPECT_THAT(AddAgent(1, "cpus:9;mem:18432"), IsEmpty());
+  EXPECT_THAT(AddFramework(1, {"a"}), SizeIs(1));  // Offered at once.
+  allocator_->RecoverResources(
+      Fw(1), Ag(1), R("cpus:9;mem:18432").AllocatedTo("a"), std::nullopt, now_);
+  EXPECT_THAT(AddFramework(2, {"b"}), SizeIs(1));
+  allocator_->RecoverResources(
+      Fw(2), Ag(1), R("cpus:9;mem:18432").AllocatedTo("b"), std::nullopt, now_);
+  const std::map<std::string, Resources> task = {
+      {"framework1", R("cpus:1;mem:4096")},
+      {"framework2", R("cpus:3;mem:1024")}};
+  std::map<std::string, int> tasks;
+  std::vector<std::string> order;
+  for (int cycle = 0; cycle < 10; ++cycle) {
+    for (const Allocation& offer : NextBatch()) {
+      Resources plain = offer.resources.AllocatedTo("");
+      const Resources& need = task.at(offer.framework.value());
+      Resources declined = offer.resources;
+      if (plain.Contains(need)) {
+        ++tasks[offer.framework.value()];
+        order.push_back(offer.framework.value());
+        declined -= need.AllocatedTo(offer.role);
+      }
+      Allocation rest = offer;
+      rest.resources = declined;
+      if (!declined.empty()) Recover(rest);
+    }
+  }
+  // Shares after each task: A 2/9, B 1/3, A 4/9, B 2/3, A 2/3; then no
+  // CPU is left and the 4 GB that are cannot hold a task.
+  EXPECT_THAT(order, ElementsAre("framework1", "framework2", "framework1",
+                                 "framework2", "framework1"));
+  EXPECT_EQ(tasks["framework1"], 3);
+  EXPECT_EQ(tasks["framework2"], 2);
+  EXPECT_NEAR(allocator_->RoleShare("a"), 2.0 / 3, kEps);
+  EXPECT_NEAR(allocator_->RoleShare("b"), 2.0 / 3, kEps);
+}
+
 // The shuffle is seeded: one seed gives one agent order, every agent is
 // still offered once, and another seed gives another order.
 TEST(AllocatorShuffleTest, SeededShuffleIsDeterministic) {

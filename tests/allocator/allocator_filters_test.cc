@@ -207,6 +207,98 @@ TEST_F(AllocatorFilterTest, MinAllocatableFromOptions) {
               ElementsAre(Grant("framework1", "agent1", "*", "cpus:0.005")));
 }
 
+// FrameworkOptions with default capabilities.
+FrameworkOptions Options(
+    std::set<std::string> roles, std::set<std::string> suppressed = {},
+    std::map<std::string, std::vector<Resources>> min_allocatable = {}) {
+  FrameworkOptions options;
+  options.roles = std::move(roles);
+  options.suppressed_roles = std::move(suppressed);
+  options.min_allocatable_resources = std::move(min_allocatable);
+  return options;
+}
+
+// Mesos caps refuse_seconds at 365 days: a 1000-day filter is gone after
+// 365 days.
+TEST_F(AllocatorFilterTest, RefuseIsCappedAt365Days) {
+  EXPECT_THAT(AddFramework(1, {"role"}), IsEmpty());
+  std::vector<Allocation> a = AddAgent(1, "cpus:1;mem:512");
+  ASSERT_THAT(a, SizeIs(1));
+  Recover(a[0], absl::Hours(24 * 1000));
+  now_ += absl::Hours(24 * 365) - absl::Seconds(1);
+  EXPECT_THAT(Allocate(), IsEmpty());
+  now_ += absl::Seconds(1);
+  EXPECT_THAT(Allocate(), ElementsAre(Grant("framework1", "agent1", "role",
+                                            "cpus:1;mem:512")));
+}
+
+// UPDATE_FRAMEWORK: the framework leaves "a" for "b"; its filter in "a"
+// goes, and the agent it declined in "a" is offered in "b".
+TEST_F(AllocatorFilterTest, UpdateFrameworkMovesTheFrameworkToItsNewRoles) {
+  EXPECT_THAT(AddFramework(1, {"a"}), IsEmpty());
+  std::vector<Allocation> a = AddAgent(1, "cpus:1;mem:512");
+  ASSERT_THAT(
+      a, ElementsAre(Grant("framework1", "agent1", "a", "cpus:1;mem:512")));
+  Recover(a[0], absl::Hours(1));
+  EXPECT_THAT(Allocate(), IsEmpty());
+  allocator_->UpdateFramework(Fw(1), Options({"b"}));
+  EXPECT_EQ(allocator_->ActiveFilterCount(), 0u);
+  EXPECT_THAT(Allocate(), ElementsAre(Grant("framework1", "agent1", "b",
+                                            "cpus:1;mem:512")));
+  // Suppressed in "b" through the update: nothing more.
+  allocator_->RecoverResources(
+      Fw(1), Ag(1), R("cpus:1;mem:512").AllocatedTo("b"), std::nullopt, now_);
+  allocator_->UpdateFramework(Fw(1), Options({"b"}, {"b"}));
+  EXPECT_THAT(Allocate(), IsEmpty());
+}
+
+// FrameworkInfo.offer_filters: a framework's own minimum replaces the
+// allocator-wide one in that role, both ways.
+TEST_F(AllocatorFilterTest, FrameworkMinAllocatableReplacesTheGlobalOne) {
+  EXPECT_THAT(AddFramework(1, {"a"}), IsEmpty());
+  allocator_->UpdateFramework(Fw(1),
+                              Options({"a"}, {}, {{"a", {R("cpus:2")}}}));
+  EXPECT_THAT(AddAgent(1, "cpus:1;mem:512"), IsEmpty());  // Below cpus:2.
+  // A tiny agent (below the global cpus:0.01|mem:32) goes to a framework
+  // whose minimum is "anything".
+  allocator_->UpdateFramework(Fw(1),
+                              Options({"a"}, {}, {{"a", {Resources()}}}));
+  EXPECT_THAT(
+      AddAgent(2, "cpus:0.001;mem:1"),
+      ElementsAre(Grant("framework1", "agent2", "a", "cpus:0.001;mem:1")));
+  EXPECT_THAT(Allocate(), ElementsAre(Grant("framework1", "agent1", "a",
+                                            "cpus:1;mem:512")));
+}
+
+TEST(AllocatorFlagsTest, MinAllocatableResources) {
+  absl::StatusOr<std::vector<Resources>> sets =
+      ParseMinAllocatableResources("cpus:0.01|mem:32");
+  ASSERT_TRUE(sets.ok()) << sets.status();
+  EXPECT_EQ(*sets, AllocatorOptions::DefaultMinAllocatable());
+  sets = ParseMinAllocatableResources("disk:1|cpus:1;mem:32");
+  ASSERT_TRUE(sets.ok()) << sets.status();
+  ASSERT_EQ(sets->size(), 2u);
+  EXPECT_EQ((*sets)[1], R("cpus:1;mem:32"));
+  EXPECT_FALSE(ParseMinAllocatableResources("cpus:1|").ok());
+  EXPECT_FALSE(ParseMinAllocatableResources("ports:[1-2]").ok());
+  EXPECT_FALSE(ParseMinAllocatableResources("cpus(r):1").ok());
+  EXPECT_FALSE(ParseMinAllocatableResources("cpus:x").ok());
+}
+
+TEST(AllocatorFlagsTest, Weights) {
+  absl::StatusOr<std::map<std::string, double>> weights =
+      ParseWeights("role1=2,eng/ml=3.5");
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  EXPECT_EQ(*weights,
+            (std::map<std::string, double>{{"role1", 2.0}, {"eng/ml", 3.5}}));
+  EXPECT_TRUE(ParseWeights("").ok());
+  EXPECT_FALSE(ParseWeights("role1").ok());
+  EXPECT_FALSE(ParseWeights("role1=0").ok());
+  EXPECT_FALSE(ParseWeights("role1=-1").ok());
+  EXPECT_FALSE(ParseWeights("bad role=1").ok());
+  EXPECT_FALSE(ParseWeights("role1=x").ok());
+}
+
 }  // namespace
 }  // namespace allocator_test
 }  // namespace agora

@@ -1,7 +1,10 @@
 // Random sequences of allocator events, checked against a ledger the test
 // keeps of every grant not yet recovered: no agent is ever handed out
 // beyond its total, every grant is legal for its framework, role and agent,
-// and the allocator's own accounting matches the ledger.
+// no cycle gives a role more unreserved resources than its quota limit
+// leaves, and the allocator's own accounting (allocations, quota
+// consumption) matches the ledger.
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <random>
@@ -12,6 +15,7 @@
 
 #include "allocator/allocator.h"
 #include "allocator/allocator_test_util.h"
+#include "common/reservations.h"
 #include "gtest/gtest.h"
 
 namespace agora {
@@ -25,6 +29,21 @@ const char* const kAgentShapes[] = {
     "cpus(r2):1;mem(r2):128;cpus:1;mem:64;ports:[5-6]",
 };
 const char* const kRoles[] = {"*", "r1", "r2", "r2/x", "r3"};
+const char* const kTopRoles[] = {"*", "r1", "r2", "r3"};
+
+std::string TopLevel(const std::string& role) {
+  return role.substr(0, role.find('/'));
+}
+
+// Scalars by name, Mesos's unreserved non-revocable ones or all reserved.
+void AddScalars(const Resources& resources, bool reserved,
+                std::map<std::string, Scalar>* out) {
+  for (const Resource& r : resources.items()) {
+    if (r.kind != Resource::Kind::kScalar) continue;
+    if (r.IsUnreserved() == reserved || r.revocable) continue;
+    (*out)[r.name] += r.scalar;
+  }
+}
 
 struct FrameworkModel {
   std::set<std::string> roles;
@@ -41,7 +60,7 @@ class RandomRun {
   }
 
   void Step() {
-    switch (rng_() % 10) {
+    switch (rng_() % 12) {
       case 0:
         AddAgent();
         break;
@@ -60,6 +79,12 @@ class RandomRun {
       case 5:
       case 6:
         Recover();
+        break;
+      case 10:
+        if (rng_() % 2 == 0) SetQuota();
+        break;
+      case 11:
+        ReserveInGrant();
         break;
       default:
         Allocate();
@@ -139,6 +164,59 @@ class RandomRun {
     }
   }
 
+  void SetQuota() {
+    std::string role = kTopRoles[rng_() % 4];
+    Quota quota;
+    if (rng_() % 4 != 0) {
+      for (const char* name : {"cpus", "mem"}) {
+        int64_t limit = name[0] == 'c' ? rng_() % 8 : rng_() % 2048;
+        if (rng_() % 3 != 0) quota.limits[name] = Scalar::FromDouble(limit);
+        int64_t guarantee = limit == 0 ? 0 : rng_() % (limit + 1);
+        if (rng_() % 2 == 0) {
+          quota.guarantees[name] = Scalar::FromDouble(guarantee);
+        }
+      }
+    }
+    ASSERT_TRUE(allocator_->UpdateQuota(role, quota).ok());
+    if (quota.IsDefault()) {
+      quotas_.erase(role);
+    } else {
+      quotas_[role] = quota;
+    }
+  }
+
+  // RESERVE inside an outstanding grant: up to one cpu of its unreserved
+  // cpus becomes reserved to the grant's role.
+  void ReserveInGrant() {
+    if (ledger_.empty()) return;
+    Allocation& grant = ledger_[rng_() % ledger_.size()];
+    if (grant.role == "*") return;
+    Scalar cpus;
+    for (const Resource& r : grant.resources.items()) {
+      if (r.name == "cpus" && r.IsUnreserved()) cpus += r.scalar;
+    }
+    if (cpus.IsZero()) return;
+    Resource r;
+    r.name = "cpus";
+    r.scalar = std::min(cpus, Scalar::FromDouble(1));
+    Resources plain = Resources{r};
+    Resources reserved = PushReservation(
+        plain, Reservation{Reservation::Type::kDynamic, grant.role, "p"});
+    absl::StatusOr<ResourceConversion> conversion =
+        ReserveConversion(reserved.AllocatedTo(grant.role));
+    ASSERT_TRUE(conversion.ok()) << conversion.status();
+    ASSERT_TRUE(allocator_
+                    ->UpdateAllocation(grant.framework, grant.agent,
+                                       plain.AllocatedTo(grant.role),
+                                       {*conversion})
+                    .ok());
+    grant.resources -= plain.AllocatedTo(grant.role);
+    grant.resources += reserved.AllocatedTo(grant.role);
+    Resources& total = agents_.at(grant.agent).first;
+    total -= plain;
+    total += reserved;
+  }
+
   // Gives back a whole grant or its first resource, sometimes declining.
   void Recover() {
     if (ledger_.empty()) return;
@@ -156,9 +234,26 @@ class RandomRun {
 
   void Allocate() {
     now_ += absl::Milliseconds(rng_() % 2000);
+    std::map<std::string, std::map<std::string, Scalar>> before;
+    for (const auto& [role, quota] : quotas_) {
+      before[role] = allocator_->QuotaConsumed(role);
+    }
+    std::map<std::string, std::map<std::string, Scalar>> granted;
     for (Allocation& a : allocator_->Allocate(now_)) {
       CheckLegal(a);
+      if (quotas_.count(a.role) > 0) {
+        AddScalars(a.resources, /*reserved=*/false, &granted[a.role]);
+      }
       ledger_.push_back(std::move(a));
+    }
+    // A role's own grants stay within what its limit left at the start.
+    for (const auto& [role, amounts] : granted) {
+      for (const auto& [name, limit] : quotas_.at(role).limits) {
+        Scalar left = limit - before[role][name];
+        if (left < Scalar()) left = Scalar();
+        EXPECT_LE(amounts.count(name) ? amounts.at(name) : Scalar(), left)
+            << role << " " << name;
+      }
     }
     for (const auto& [id, agent] : agents_) {
       Resources held;
@@ -186,6 +281,26 @@ class RandomRun {
     Resources expected;
     for (const Allocation& a : ledger_) expected += a.resources;
     ASSERT_EQ(allocator_->AllocatedResources(), expected);
+    // Quota consumption: reservations in the agents' totals plus offered
+    // unreserved non-revocable scalars, per top-level role.
+    std::map<std::string, std::map<std::string, Scalar>> consumed;
+    for (const auto& [id, agent] : agents_) {
+      for (const Resource& r : agent.first.items()) {
+        if (r.IsUnreserved()) continue;
+        AddScalars(Resources{r}, /*reserved=*/true,
+                   &consumed[TopLevel(r.ReservationRole())]);
+      }
+    }
+    for (const Allocation& a : ledger_) {
+      AddScalars(a.resources, /*reserved=*/false, &consumed[TopLevel(a.role)]);
+    }
+    for (const char* role : kTopRoles) {
+      std::map<std::string, Scalar> want;
+      for (const auto& [name, value] : consumed[role]) {
+        if (!value.IsZero()) want[name] = value;
+      }
+      ASSERT_EQ(allocator_->QuotaConsumed(role), want) << role;
+    }
   }
 
   template <typename Pred>
@@ -207,6 +322,7 @@ class RandomRun {
   std::map<AgentId, std::pair<Resources, bool>> agents_;  // total, active
   std::map<FrameworkId, FrameworkModel> frameworks_;
   std::vector<Allocation> ledger_;
+  std::map<std::string, Quota> quotas_;
   absl::Time now_ = absl::FromUnixSeconds(1000);
   int next_agent_ = 1;
   int next_framework_ = 1;

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "allocator/allocator.h"
 #include "common/resources.h"
@@ -34,6 +36,29 @@ inline Resources R(absl::string_view text) {
   CHECK(r.ok()) << r.status();
   return *r;
 }
+
+// Scalar quantities by name, from Mesos's text form ("cpus:2;mem:1024").
+inline std::map<std::string, Scalar> QuotaMap(absl::string_view text) {
+  // Not Resources::Parse: a zero quantity ("cpus:0") must stay.
+  std::map<std::string, Scalar> out;
+  for (absl::string_view entry :
+       absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+    std::vector<std::string> parts = absl::StrSplit(entry, ':');
+    double value = 0;
+    CHECK(parts.size() == 2 && absl::SimpleAtod(parts[1], &value)) << entry;
+    out[parts[0]] += Scalar::FromDouble(value);
+  }
+  return out;
+}
+
+// Mesos's createQuota(guarantees, limits); one argument sets both.
+inline Quota MakeQuota(absl::string_view guarantees, absl::string_view limits) {
+  Quota quota;
+  quota.guarantees = QuotaMap(guarantees);
+  quota.limits = QuotaMap(limits);
+  return quota;
+}
+inline Quota MakeQuota(absl::string_view both) { return MakeQuota(both, both); }
 
 inline FrameworkId Fw(int n) {
   return FrameworkId(absl::StrCat("framework", n));
@@ -77,6 +102,27 @@ class AllocatorTest : public ::testing::Test {
       const std::map<AgentId, Resources>& used = {}) {
     allocator_->AddFramework(Fw(n), roles, used, /*active=*/true);
     return Allocate();
+  }
+
+  std::vector<Allocation> AddFramework(
+      int n, const FrameworkOptions& options,
+      const std::map<AgentId, Resources>& used = {}) {
+    allocator_->AddFramework(Fw(n), options, used, /*active=*/true);
+    return Allocate();
+  }
+
+  void SetQuota(const std::string& role, const Quota& quota) {
+    absl::Status status = allocator_->UpdateQuota(role, quota);
+    CHECK(status.ok()) << status;
+  }
+
+  double Metric(const std::string& name) {
+    std::map<std::string, double> metrics = allocator_->Metrics();
+    auto it = metrics.find(name);
+    return it == metrics.end() ? -1.0 : it->second;
+  }
+  bool HasMetric(const std::string& name) {
+    return allocator_->Metrics().count(name) > 0;
   }
 
   std::vector<Allocation> Allocate() { return allocator_->Allocate(now_); }

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -276,9 +278,10 @@ void RunRandomOperations(bool tree) {
     ref.active[c] = false;
   }
   auto q = [&rng]() { return Q(rng() % 5, (rng() % 5) * 16); };
+  std::set<std::string> marked;
   for (int step = 0; step < 3000; ++step) {
     const std::string& c = clients[rng() % clients.size()];
-    switch (rng() % 6) {
+    switch (rng() % 7) {
       case 0:
       case 1: {
         Quantities add = q();
@@ -315,9 +318,64 @@ void RunRandomOperations(bool tree) {
           ref.weight[c] = w;
         }
         break;
+      case 6:
+        // Marking: a flat sorter's clients are all top-level.
+        if (!tree) {
+          bool mark = marked.insert(c).second;
+          if (!mark) marked.erase(c);
+          sorter.Mark(c, mark);
+        }
+        break;
     }
-    ASSERT_EQ(sorter.Sort(), ref.Sort()) << "step " << step;
+    std::vector<std::string> sorted = ref.Sort();
+    ASSERT_EQ(sorter.Sort(), sorted) << "step " << step;
+    // The marked walk is the sorted order restricted to marked clients.
+    std::vector<std::string> want, got;
+    for (const std::string& client : sorted) {
+      if (marked.count(client) > 0) want.push_back(client);
+    }
+    sorter.ForEachMarked([&got](const std::string& client, void*) {
+      got.push_back(client);
+      return true;
+    });
+    ASSERT_EQ(got, want) << "step " << step;
   }
+}
+
+// A marked top-level role with subroles is visited through its own
+// (virtual) client only; tags come back with the clients.
+TEST(DrfSorterTest, MarkedWalkVisitsTopLevelClients) {
+  DrfSorter sorter;
+  sorter.AddTotal(Q(10, 100));
+  AddActive(&sorter, {"a", "a/b", "c", "d"});
+  int tag_a = 0, tag_c = 0;
+  sorter.SetTag("a", &tag_a);
+  sorter.SetTag("c", &tag_c);
+  sorter.Allocated("a/b", Q(1, 0));  // Subtree a = 0.1, c = d = 0.
+  sorter.Mark("a", true);
+  sorter.Mark("c", true);
+  sorter.Mark("a/b", true);  // Not top-level: ignored.
+  std::vector<std::pair<std::string, void*>> seen;
+  auto record = [&seen](const std::string& client, void* tag) {
+    seen.emplace_back(client, tag);
+    return true;
+  };
+  sorter.ForEachMarked(record);
+  EXPECT_THAT(
+      seen, ElementsAre(
+                std::make_pair(std::string("c"), static_cast<void*>(&tag_c)),
+                std::make_pair(std::string("a"), static_cast<void*>(&tag_a))));
+  // Update re-keys without counting an allocation; exclusion drops mem.
+  sorter.Update("a/b", Q(1, 0), Q(0, 50));  // a = 0.5 by mem.
+  EXPECT_EQ(sorter.AllocationCount("a/b"), 1u);
+  EXPECT_NEAR(sorter.Share("a/b"), 0.5, kEps);
+  sorter.SetExcludedFromShares({1});
+  EXPECT_NEAR(sorter.Share("a/b"), 0.0, kEps);
+  sorter.Mark("c", false);
+  seen.clear();
+  sorter.ForEachMarked(record);
+  EXPECT_THAT(seen, ElementsAre(std::make_pair(std::string("a"),
+                                               static_cast<void*>(&tag_a))));
 }
 
 TEST(DrfSorterTest, IncrementalOrderMatchesReferenceFlat) {

@@ -143,5 +143,19 @@ TEST(RoleTest, Validation) {
   EXPECT_FALSE(IsRoleOrDescendant("a", "*"));
 }
 
+// The moving AllocatedTo gives what the copying one gives, also when the
+// resources had different allocation roles (which then merge).
+TEST(ResourcesTest, AllocatedToByMove) {
+  Resources one = MustParse("cpus:2;mem:64;ports:[1-3]");
+  Resources moved = Resources(one).AllocatedTo("r1");
+  EXPECT_EQ(moved, one.AllocatedTo("r1"));
+  Resources mixed = MustParse("cpus:1").AllocatedTo("r1") +
+                    MustParse("cpus:1").AllocatedTo("r2");
+  ASSERT_EQ(mixed.items().size(), 2u);
+  Resources merged = std::move(mixed).AllocatedTo("r3");
+  ASSERT_EQ(merged.items().size(), 1u);
+  EXPECT_EQ(merged, MustParse("cpus:2").AllocatedTo("r3"));
+}
+
 }  // namespace
 }  // namespace agora

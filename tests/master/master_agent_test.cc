@@ -291,7 +291,9 @@ TEST_F(MasterAgentTest, HealthAndEveryMesosMetricKeyAreServed) {
       "master/elected",
       "master/uptime_secs",
       "master/invalid_status_update_acknowledgements",
-      "allocator/mesos/allocation_runs"};
+      "allocator/mesos/allocation_runs",
+      "allocator/mesos/resources/cpus/total",
+      "allocator/mesos/resources/mem/offered_or_allocated"};
   for (const char* state :
        {"staging", "starting", "running", "killing", "finished", "failed",
         "killed", "lost", "error", "dropped", "unreachable", "gone"}) {

@@ -72,7 +72,9 @@ TEST_F(MasterLifecycleTest, ResubscriptionFailsOverTheOldStreamAndKeepsTasks) {
 TEST_F(MasterLifecycleTest, DisconnectedFrameworkLosesItsOffersNotItsTasks) {
   StartMaster();
   FakeAgent* agent = AddAgent();
-  FakeScheduler* framework = AddFramework();
+  mesos::v1::FrameworkInfo info = TestFrameworkInfo("fw");
+  info.set_failover_timeout(3600);
+  FakeScheduler* framework = AddFramework(info);
   Launch(framework, agent, "t1");
   ASSERT_TRUE(framework->TakeOffer().has_value());  // The rest of the agent.
   framework->Disconnect();
@@ -84,7 +86,7 @@ TEST_F(MasterLifecycleTest, DisconnectedFrameworkLosesItsOffersNotItsTasks) {
   EXPECT_EQ(Metrics()["master/frameworks_inactive"], 1.0);
 }
 
-TEST_F(MasterLifecycleTest, KillIsForwardedAndUnknownTasksAreLost) {
+TEST_F(MasterLifecycleTest, KillIsForwardedAndUnknownTasksAreReconciled) {
   StartMaster();
   FakeAgent* agent = AddAgent();
   FakeScheduler* framework = AddFramework();
@@ -105,7 +107,8 @@ TEST_F(MasterLifecycleTest, KillIsForwardedAndUnknownTasksAreLost) {
   auto lost = TakeUpdate(framework, "nope");
   ASSERT_TRUE(lost.has_value());
   EXPECT_EQ(lost->update().status().state(), mesos::v1::TASK_LOST);
-  EXPECT_EQ(lost->update().status().message(), "unknown task");
+  EXPECT_EQ(lost->update().status().reason(),
+            TaskStatus::REASON_RECONCILIATION);
   EXPECT_FALSE(lost->update().status().has_uuid());
 }
 

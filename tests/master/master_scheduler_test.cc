@@ -347,7 +347,9 @@ TEST_F(MasterSchedulerTest, CallErrorsHaveSpecificCodesAndMessages) {
 
 TEST_F(MasterSchedulerTest, CallAfterTheStreamEndedIsFailedPrecondition) {
   StartMaster();
-  FakeScheduler* framework = AddFramework();
+  mesos::v1::FrameworkInfo info = TestFrameworkInfo("fw");
+  info.set_failover_timeout(3600);
+  FakeScheduler* framework = AddFramework(info);
   framework->Disconnect();
   ASSERT_TRUE(WaitUntil([&] {
     return FrameworkState(framework->framework_id())["connected"] == false;

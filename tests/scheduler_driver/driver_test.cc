@@ -209,6 +209,42 @@ TEST_F(DriverTest, StreamLossCallsDisconnectedThenReregisteredWithTheId) {
   EXPECT_EQ(master_.calls()[0].stream_id, master_.current_stream_id());
 }
 
+TEST_F(DriverTest, ResubscriptionKeepsSuppressedRolesAndUpdatedInfo) {
+  StartDriver();
+  driver_->suppressOffers();  // All roles: "*".
+  ASSERT_TRUE(master_.WaitForCalls(1));
+  EXPECT_EQ(master_.calls()[0].call.type(), Call::SUPPRESS);
+
+  mesos::v1::FrameworkInfo info;
+  info.set_user("someone");
+  info.set_name("renamed");
+  info.add_roles("a");
+  info.add_roles("b");
+  driver_->updateFramework(info, {"b"});
+  ASSERT_TRUE(master_.WaitForCalls(2));
+  const Call update = master_.calls()[1].call;
+  ASSERT_EQ(update.type(), Call::UPDATE_FRAMEWORK);
+  EXPECT_EQ(update.framework_id().value(), "fw-1");
+  // The driver fills in the framework's id.
+  EXPECT_EQ(update.update_framework().framework_info().id().value(), "fw-1");
+  EXPECT_EQ(update.update_framework().framework_info().name(), "renamed");
+  ASSERT_EQ(update.update_framework().suppressed_roles_size(), 1);
+  EXPECT_EQ(update.update_framework().suppressed_roles(0), "b");
+
+  driver_->suppressOffers({"a"});
+  driver_->reviveOffers({"b"});
+  ASSERT_TRUE(master_.WaitForCalls(4));
+  master_.CloseStream(grpc::Status(grpc::StatusCode::UNAVAILABLE, "restart"));
+  ASSERT_TRUE(scheduler_.WaitFor("reregistered"));
+  std::vector<Call> subscribes = master_.subscribe_calls();
+  ASSERT_EQ(subscribes.size(), 2u);
+  const Call::Subscribe& again = subscribes[1].subscribe();
+  EXPECT_EQ(again.framework_info().name(), "renamed");
+  EXPECT_EQ(again.framework_info().id().value(), "fw-1");
+  ASSERT_EQ(again.suppressed_roles_size(), 1);
+  EXPECT_EQ(again.suppressed_roles(0), "a");
+}
+
 TEST_F(DriverTest, SilentStreamIsTreatedAsLost) {
   master_.set_heartbeat_interval_seconds(0.05);
   AgoraSchedulerDriver::Options options = FastOptions();

@@ -54,6 +54,10 @@ class RecordingDriver : public SchedulerDriver {
     EXPECT_FALSE(filters.has_refuse_seconds());  // Mesos's default filter.
     return Ok("decline " + offer.value());
   }
+  Status updateFramework(const mesos::v1::FrameworkInfo&,
+                         const std::vector<std::string>&) override {
+    return Ok("update");
+  }
   Status reviveOffers() override { return Ok("revive"); }
   Status reviveOffers(const std::vector<std::string>&) override {
     return Ok("revive");

@@ -141,6 +141,13 @@ class SchedulerDriver {
   virtual mesos::v1::Status sendFrameworkMessage(
       const mesos::v1::ExecutorID& executor_id,
       const mesos::v1::AgentID& agent_id, const std::string& data) = 0;
+  // UPDATE_FRAMEWORK: new roles, name, failover timeout, capabilities and
+  // offer filters (user, principal and checkpoint cannot change), and the
+  // complete set of roles to be suppressed in. The id is the framework's
+  // own. Later (re)subscriptions use this FrameworkInfo.
+  virtual mesos::v1::Status updateFramework(
+      const mesos::v1::FrameworkInfo& framework,
+      const std::vector<std::string>& suppressed_roles) = 0;
 };
 
 // Checks a master address as AgoraSchedulerDriver::start() will: "host:port".
@@ -224,6 +231,9 @@ class AgoraSchedulerDriver : public SchedulerDriver {
   mesos::v1::Status sendFrameworkMessage(
       const mesos::v1::ExecutorID& executor_id,
       const mesos::v1::AgentID& agent_id, const std::string& data) override;
+  mesos::v1::Status updateFramework(
+      const mesos::v1::FrameworkInfo& framework,
+      const std::vector<std::string>& suppressed_roles) override;
 
   class Process;  // Internal: the status machine and the driver thread.
 
