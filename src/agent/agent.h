@@ -15,6 +15,7 @@
 #define AGORA_AGENT_AGENT_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -127,6 +128,9 @@ class Agent {
   absl::Duration ping_timeout_;
   EventLoop::TimerId ping_timer_ = 0;
   absl::Time start_time_;
+  // Container usage sums for the containerizer/* gauges (loop thread).
+  std::map<std::string, double> usage_sums_;
+  absl::Time usage_sums_time_ = absl::InfinitePast();
 };
 
 }  // namespace agora
