@@ -80,6 +80,7 @@ class LocalCluster {
   const Ports& agent_ports(int i = 0) const { return agent_ports_[i]; }
   std::string agent_work_dir(int i = 0) const;
   Subprocess* master() { return master_.get(); }
+  Subprocess* agent(int i = 0) { return agents_[i].get(); }
 
   // Waits until the master's /state lists `n` active agents.
   absl::Status WaitForAgents(int n, absl::Duration timeout = absl::Seconds(30));
