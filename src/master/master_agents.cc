@@ -158,6 +158,17 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
   for (const FrameworkId& framework : removed) {
     agent->Send(ShutdownFrameworkMessage(framework));
   }
+  // Kills asked for while it was away, for the tasks it still runs.
+  std::map<std::pair<std::string, std::string>, MasterMessage> kills =
+      std::move(agent->pending_kills);
+  agent->pending_kills.clear();
+  for (auto& [key, kill] : kills) {
+    const TrackedTask* task = tasks_.Find(FrameworkId(key.first), key.second);
+    if (task == nullptr || task->agent != agent->id) continue;
+    LOG(INFO) << "Retrying the kill of task " << key.second << " of framework "
+              << key.first << " on reregistered agent " << agent->id;
+    agent->Send(std::move(kill));
+  }
 }
 
 bool Master::PersistAgent(const std::shared_ptr<AgentConnection>& link,
