@@ -97,6 +97,7 @@ void Master::RegisterAgent(const std::shared_ptr<AgentConnection>& link,
   mesos::v1::AgentInfo info = message.agent_info();
   info.clear_id();
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
+  if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
   AgentId id = agents_.NextId();
   info.mutable_id()->set_value(id.value());
@@ -122,6 +123,7 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
                                  "reregister_agent: agent info has no id"));
   }
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
+  if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
   if (!PersistAgent(link, info)) return;
   AgentId id(info.id().value());

@@ -91,6 +91,7 @@ nlohmann::json Master::AgentJson(const Agent& agent) {
       {"registered_time", JsonTime(agent.registered_time)},
       {"version", agent.version},
   };
+  AddReservationsJson(agent.total, &out);
   if (agent.reregistered_time != absl::Time()) {
     out["reregistered_time"] = JsonTime(agent.reregistered_time);
   }

@@ -7,10 +7,13 @@
 #ifndef AGORA_MASTER_REGISTRAR_H_
 #define AGORA_MASTER_REGISTRAR_H_
 
+#include <map>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "agora/internal/registry.pb.h"
+#include "allocator/allocator.h"
 #include "master/registry.h"
 #include "mesos/v1/mesos.pb.h"
 
@@ -27,6 +30,16 @@ class Registrar {
   // with the same id. Returns the back-end's error when the write failed;
   // the state is then unchanged.
   absl::Status AdmitAgent(const mesos::v1::AgentInfo& info);
+
+  // registrar_roles.cc: weights and quotas. Both write first and change
+  // the state only when the write succeeded (back-end error otherwise).
+  // Sets the weights of the given roles (others keep theirs).
+  absl::Status UpdateWeights(const std::map<std::string, double>& weights);
+  // Sets the quotas of the given roles; a default Quota removes the role's
+  // record.
+  absl::Status UpdateQuotas(const std::map<std::string, Quota>& quotas);
+  std::map<std::string, double> Weights() const;
+  std::map<std::string, Quota> Quotas() const;
 
   // The admitted record with that id, or null.
   const mesos::v1::AgentInfo* FindAgent(const std::string& agent_id) const;
