@@ -55,6 +55,13 @@ Agent* AgentRegistry::FindByLink(uint64_t link_id) const {
   return it == by_link_.end() ? nullptr : Find(it->second);
 }
 
+void AgentRegistry::Remove(const AgentId& id) {
+  auto it = agents_.find(id);
+  if (it == agents_.end()) return;
+  if (it->second->link != nullptr) by_link_.erase(it->second->link->id());
+  agents_.erase(it);
+}
+
 void AgentRegistry::SetLink(Agent* agent,
                             std::shared_ptr<AgentConnection> link) {
   if (agent->link != nullptr) by_link_.erase(agent->link->id());

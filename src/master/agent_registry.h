@@ -56,11 +56,17 @@ struct Agent {
   uint64_t ping_sequence = 0;
   bool awaiting_pong = false;
   int missed_pings = 0;
+  // The health checks failed and the transition to unreachable is pending
+  // (master/slave_unreachable_scheduled); a pong cancels it.
+  bool unreachable_scheduled = false;
 
   bool connected() const { return link != nullptr; }
   // Queues `message` on the link; false when disconnected or it failed.
   bool Send(internal::MasterMessage message) const;
 };
+
+// The ShutdownAgent message for an agent marked gone (Mesos's text).
+inline constexpr char kAgentGoneMessage[] = "Agent has been marked gone";
 
 // "ipv4:10.0.0.1:41234" -> "10.0.0.1"; "ipv6:[::1]:5" -> "::1"; else "".
 std::string IpFromPeer(const std::string& peer);
@@ -77,6 +83,10 @@ class AgentRegistry {
   Agent* Find(const AgentId& id) const;
   // The agent whose current link is `link_id`, if any.
   Agent* FindByLink(uint64_t link_id) const;
+
+  // Forgets the agent (marked unreachable or gone); its link, if any, is
+  // forgotten, not closed.
+  void Remove(const AgentId& id);
 
   // Makes `link` the agent's link (the previous one, if any, is forgotten,
   // not closed) or, with null, marks it disconnected.

@@ -1,8 +1,9 @@
-// The master's read-only HTTP endpoints: /health (and /master/health),
-// /state (and /master/state) and /frameworks (and /master/frameworks) in
-// Mesos's shape, /metrics/snapshot with
-// Mesos's metric keys. Handlers run on HTTP threads and read the master
-// through RunOnLoop; 503 when the loop does not answer in time.
+// The master's read-only HTTP endpoints, each also under /master/: /health,
+// /state, /frameworks, /slaves, /tasks and /roles in Mesos's shapes, and
+// /metrics/snapshot with Mesos's metric keys. Handlers run on HTTP threads:
+// the state endpoints take a Master::Snapshot() through RunOnLoop (the only
+// work on the loop) and render it on the HTTP thread; 503 when the loop
+// does not answer in time.
 #ifndef AGORA_MASTER_HTTP_ENDPOINTS_H_
 #define AGORA_MASTER_HTTP_ENDPOINTS_H_
 

@@ -33,6 +33,10 @@ DEFINE_string(agent_ping_timeout, "15secs",
               "Time to wait for an agent's pong to a ping (1secs to 15mins)");
 DEFINE_int32(max_agent_ping_timeouts, 5,
              "Missed pongs after which an agent is dropped");
+DEFINE_string(agent_reregister_timeout, "10mins",
+              "Time within which agents in the registry must reregister "
+              "after this master starts before they are marked unreachable "
+              "(at least 10mins)");
 DEFINE_string(offer_timeout, "",
               "Time after which an unanswered offer is rescinded; unset means "
               "never");
@@ -102,6 +106,15 @@ absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
   }
   options.agent_ping_timeout = *ping;
   options.max_agent_ping_timeouts = FLAGS_max_agent_ping_timeouts;
+  auto reregister =
+      DurationFlag("agent_reregister_timeout", FLAGS_agent_reregister_timeout);
+  if (!reregister.ok()) return reregister.status();
+  if (*reregister < absl::Minutes(10)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--agent_reregister_timeout=", FLAGS_agent_reregister_timeout,
+        ": must be at least 10mins"));
+  }
+  options.agent_reregister_timeout = *reregister;
   if (!FLAGS_offer_timeout.empty()) {
     auto timeout = DurationFlag("offer_timeout", FLAGS_offer_timeout);
     if (!timeout.ok()) return timeout.status();

@@ -41,7 +41,8 @@ Master::Master(MasterOptions options, EventLoop* loop,
       frameworks_(master_id_, options_.max_completed_frameworks),
       agents_(master_id_),
       offers_(master_id_),
-      tasks_(options_.max_completed_tasks_per_framework) {
+      tasks_(options_.max_completed_tasks_per_framework),
+      unreachable_tasks_(options_.max_unreachable_tasks_per_framework) {
   RegisterGauges();
 }
 
@@ -83,6 +84,11 @@ void Master::Start(const std::string& ip, int grpc_port) {
           }
         });
   }
+  if (registrar_.state().agents_size() > 0) {
+    reregister_timer_ =
+        loop_->PostAfter(options_.agent_reregister_timeout,
+                         [this] { OnAgentReregisterTimeout(); });
+  }
 }
 
 void Master::Shutdown() {
@@ -92,6 +98,7 @@ void Master::Shutdown() {
   LOG(INFO) << "Master " << master_id_ << " shutting down";
   loop_->Cancel(allocation_timer_);
   if (allocator_recovery_timer_ != 0) loop_->Cancel(allocator_recovery_timer_);
+  loop_->Cancel(reregister_timer_);
   const absl::Status bye = absl::UnavailableError("master is shutting down");
   for (const auto& [id, framework] : frameworks_.all()) {
     loop_->Cancel(framework->heartbeat_timer);
@@ -254,17 +261,31 @@ void Master::SendUpdate(const Framework& framework,
 // ------------------------------------------------------------------
 
 void Master::RegisterGauges() {
-  for (const char* name :
-       {"master/tasks_finished", "master/tasks_failed", "master/tasks_killed",
-        "master/tasks_lost", "master/tasks_error", "master/tasks_dropped",
-        "master/tasks_gone", "master/tasks_gone_by_operator",
-        "master/slave_registrations", "master/slave_reregistrations",
-        "master/invalid_status_update_acknowledgements",
-        "master/valid_status_update_acknowledgements",
-        "master/invalid_status_updates", "master/valid_status_updates",
-        "master/messages_kill_task",
-        "master/invalid_framework_to_executor_messages",
-        "master/valid_framework_to_executor_messages"}) {
+  for (const char* name : {"master/tasks_finished",
+                           "master/tasks_failed",
+                           "master/tasks_killed",
+                           "master/tasks_lost",
+                           "master/tasks_error",
+                           "master/tasks_dropped",
+                           "master/tasks_gone",
+                           "master/tasks_gone_by_operator",
+                           "master/slave_registrations",
+                           "master/slave_reregistrations",
+                           "master/slave_removals",
+                           "master/slave_removals/reason_registered",
+                           "master/slave_removals/reason_unhealthy",
+                           "master/slave_removals/reason_unregistered",
+                           "master/slave_unreachable_scheduled",
+                           "master/slave_unreachable_completed",
+                           "master/slave_unreachable_canceled",
+                           "master/recovery_slave_removals",
+                           "master/invalid_status_update_acknowledgements",
+                           "master/valid_status_update_acknowledgements",
+                           "master/invalid_status_updates",
+                           "master/valid_status_updates",
+                           "master/messages_kill_task",
+                           "master/invalid_framework_to_executor_messages",
+                           "master/valid_framework_to_executor_messages"}) {
     metrics_.Increment(name, 0);
   }
   RegisterTaskGauges();
@@ -288,7 +309,12 @@ void Master::RegisterTaskGauges() {
     metrics_.AddGauge("master/tasks_" + name, [this, state] {
       auto counts = tasks_.CountByState();
       auto it = counts.find(state);
-      return it == counts.end() ? 0.0 : static_cast<double>(it->second);
+      double n = it == counts.end() ? 0.0 : static_cast<double>(it->second);
+      // Tasks of agents marked unreachable are kept apart.
+      if (state == mesos::v1::TASK_UNREACHABLE) {
+        n += static_cast<double>(unreachable_tasks_.CountInState(state));
+      }
+      return n;
     });
   }
 }
@@ -310,6 +336,9 @@ void Master::RegisterClusterGauges() {
   metrics_.AddGauge(
       "master/slaves_disconnected",
       count_agents([](const Agent& a) { return !a.connected(); }));
+  metrics_.AddGauge("master/slaves_unreachable", [this] {
+    return static_cast<double>(registrar_.unreachable().size());
+  });
   auto count_frameworks = [this](bool connected) {
     return [this, connected] {
       double n = 0;

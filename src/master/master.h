@@ -28,8 +28,11 @@
 #include "master/master_options.h"
 #include "master/offer_book.h"
 #include "master/registrar.h"
+#include "master/state_snapshot.h"
 #include "master/task_tracker.h"
 #include "master/task_validation.h"
+#include "master/unreachable_tasks.h"
+#include "mesos/v1/master/master.pb.h"
 #include "mesos/v1/scheduler/scheduler.pb.h"
 #include "nlohmann/json.hpp"
 
@@ -81,11 +84,17 @@ class Master {
                       const internal::AgentMessage& message);
   void OnAgentLinkClosed(const std::shared_ptr<AgentConnection>& link);
 
+  // --- Operator edge (master_operator.cc) ------------------------------------
+  // One `agora.v1.Operator/Call`. INVALID_ARGUMENT (malformed), NOT_FOUND
+  // (unknown agent), UNAVAILABLE (registry write failed, shutting down),
+  // UNIMPLEMENTED (a call type this master does not serve).
+  absl::StatusOr<mesos::v1::master::Response> HandleOperatorCall(
+      const mesos::v1::master::Call& call);
+
   // --- Observability ---------------------------------------------------------
-  // Mesos's /master/state shape.
-  nlohmann::json StateJson();
-  // Mesos's /master/frameworks shape.
-  nlohmann::json FrameworksJson();
+  // A copy of what /state and the other read-only endpoints show, to be
+  // rendered off the loop (state_snapshot.h).
+  std::shared_ptr<const StateSnapshot> Snapshot();
   std::map<std::string, double> MetricsSnapshot() const;
 
   // --- Operator (master_roles.cc, master_operations.cc) ----------------------
@@ -166,7 +175,14 @@ class Master {
                        const SchedulerCall::Message& message);
   absl::Status UpdateFrameworkCall(
       Framework* framework, const SchedulerCall::UpdateFramework& update);
+  // master_reconcile.cc
   mesos::v1::TaskStatus ReconciliationStatus(const TrackedTask& task) const;
+  // Mesos's explicit reconciliation table for a task the master does not
+  // know; nullopt means no reply (its agent is recovered, not reregistered).
+  std::optional<mesos::v1::TaskStatus> UnknownTaskStatus(
+      const Framework& framework, const std::string& task_id,
+      const std::optional<AgentId>& agent_id) const;
+  bool IsRecoveredAgent(const AgentId& id) const;
 
   // master_accept.cc
   absl::Status Accept(Framework* framework,
@@ -198,6 +214,11 @@ class Master {
   // The agent's total: its info's resources with `checkpointed` applied.
   static absl::StatusOr<Resources> AgentTotal(
       const Resources& info_resources, const ProtoResources& checkpointed);
+
+  // master_operator_roles.cc: GET_WEIGHTS, UPDATE_WEIGHTS, GET_QUOTA,
+  // UPDATE_QUOTA, RESERVE_RESOURCES, UNRESERVE_RESOURCES.
+  absl::StatusOr<mesos::v1::master::Response> HandleRoleOperatorCall(
+      const mesos::v1::master::Call& call);
 
   // master_roles.cc
   // Recover(): weights and quotas from the registry (or --weights).
@@ -231,14 +252,38 @@ class Master {
                                const internal::ReregisterAgent& message);
   void AdmitAgent(Agent* agent, const std::shared_ptr<AgentConnection>& link);
   void SendAgentRegistered(const Agent& agent);
-  void PingAgent(const AgentId& id);
-  void DisconnectAgent(Agent* agent, const std::string& reason);
   void OnStatusUpdate(Agent* agent, const internal::StatusUpdate& update);
   void UpdateTask(TrackedTask* task, const mesos::v1::TaskStatus& status,
                   mesos::v1::TaskState latest);
   void OnExecutorToFramework(Agent* agent,
                              const internal::ExecutorToFramework& message);
   void OnExecutorExited(Agent* agent, const internal::ExecutorExited& message);
+
+  // master_partitions.cc
+  void PingAgent(const AgentId& id);
+  void OnPong(Agent* agent);
+  // The link closed: the agent is deactivated and the tasks of frameworks
+  // that do not checkpoint are lost; health checks keep counting.
+  void DisconnectAgent(Agent* agent, const std::string& reason);
+  void LoseNonCheckpointingTasks(Agent* agent);
+  // Health checks failed: records the agent unreachable in the registry and
+  // removes it. False (agent kept, retried at the next ping) when the write
+  // failed.
+  bool MarkAgentUnreachable(Agent* agent, const std::string& message);
+  // Removes a registered agent marked unreachable at `unreachable_time` or,
+  // without it, gone: its tasks become UNREACHABLE / GONE_BY_OPERATOR (or
+  // LOST for frameworks that are not partition-aware), its executors,
+  // offers and allocator entry go, and frameworks get an agent FAILURE.
+  void RemoveAgent(Agent* agent, const std::string& message,
+                   std::optional<absl::Time> unreachable_time);
+  void SendAgentLost(const AgentId& id);
+  // --agent_reregister_timeout after Start(): agents recovered from the
+  // registry that have not reregistered are marked unreachable.
+  void OnAgentReregisterTimeout();
+  // An unreachable (or unknown) agent came back: tells the frameworks the
+  // reported state of each task with REASON_AGENT_REREGISTERED.
+  void AnnounceReregisteredTasks(const internal::ReregisterAgent& message,
+                                 const std::string& why);
 
   // master.cc: allocation, offers, shared helpers.
   void RequestAllocation();
@@ -266,10 +311,12 @@ class Master {
   void RegisterTaskGauges();
   void RegisterClusterGauges();
 
-  // master_http.cc
-  nlohmann::json AgentJson(const Agent& agent);
-  nlohmann::json FrameworkJson(Framework& framework);
-  nlohmann::json CompletedFrameworksJson() const;
+  // master_operator.cc
+  absl::Status MarkAgentGone(const AgentId& id);
+  void MarkUnreachableTasksGone(const AgentId& id, const std::string& message);
+  mesos::v1::master::Response::GetAgents GetAgents();
+  mesos::v1::master::Response::GetFrameworks GetFrameworks();
+  mesos::v1::master::Response::GetTasks GetTasks();
 
   const MasterOptions options_;
   EventLoop* const loop_;
@@ -283,10 +330,12 @@ class Master {
   AgentRegistry agents_;
   OfferBook offers_;
   TaskTracker tasks_;
+  UnreachableTasks unreachable_tasks_;
   MetricsRegistry metrics_;
 
   EventLoop::TimerId allocation_timer_ = 0;
   EventLoop::TimerId allocator_recovery_timer_ = 0;
+  EventLoop::TimerId reregister_timer_ = 0;
   bool allocation_pending_ = false;
   bool shut_down_ = false;
 };

@@ -1,5 +1,5 @@
-// Master: the agent side — registration, reregistration, health checks,
-// link loss, status updates and executor messages.
+// Master: the agent side — registration, reregistration, status updates and
+// executor messages. Health checks and partitions: master_partitions.cc.
 #include <set>
 #include <utility>
 
@@ -65,9 +65,7 @@ void Master::OnAgentMessage(const std::shared_ptr<AgentConnection>& link,
   }
   switch (message.message_case()) {
     case AgentMessage::kPong:
-      agent->awaiting_pong = false;
-      agent->missed_pings = 0;
-      return;
+      return OnPong(agent);
     case AgentMessage::kStatusUpdate:
       return OnStatusUpdate(agent, message.status_update());
     case AgentMessage::kExecutorToFramework:
@@ -122,17 +120,28 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
     return RefuseAgent(link, absl::InvalidArgumentError(
                                  "reregister_agent: agent info has no id"));
   }
+  AgentId id(info.id().value());
+  if (registrar_.GoneSince(id.value()).has_value()) {
+    return RefuseAgent(link, absl::FailedPreconditionError(kAgentGoneMessage));
+  }
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
   if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
+  const bool unreachable = registrar_.UnreachableSince(id.value()).has_value();
+  const bool recovered = IsRecoveredAgent(id);
   if (!PersistAgent(link, info)) return;
-  AgentId id(info.id().value());
   Agent* agent = agents_.Find(id);
   if (agent == nullptr) {
     agent = agents_.Add(id, info, *total);
     agent->registered_time = loop_->Now();
-    LOG(INFO) << "Admitting agent " << id << ", unknown to this master, on "
-              << "reregistration";
+    LOG(INFO) << "Admitting " << (unreachable ? "unreachable" : "unknown")
+              << " agent " << id << " on reregistration";
+    if (!recovered) {
+      AnnounceReregisteredTasks(
+          message, unreachable ? "Unreachable agent re-reregistered"
+                               : "Unknown agent reregistered");
+    }
+    unreachable_tasks_.TakeOn(id);  // The agent's report replaces them.
   } else {
     ResetAgent(agent, info, *std::move(total));
   }
@@ -161,7 +170,10 @@ bool Master::PersistAgent(const std::shared_ptr<AgentConnection>& link,
       admitted->SerializeAsString() == info.SerializeAsString()) {
     return true;
   }
-  absl::Status status = registrar_.AdmitAgent(info);
+  absl::Status status =
+      registrar_.UnreachableSince(info.id().value()).has_value()
+          ? registrar_.MarkReachable(info)
+          : registrar_.AdmitAgent(info);
   if (status.ok()) return true;
   LOG(ERROR) << "Could not admit agent " << info.id().value() << " at "
              << link->peer() << ": " << status;
@@ -311,51 +323,6 @@ void Master::ReconcileAgentExecutors(Agent* agent,
         tasks_.RemoveExecutor(agent->id, framework_id, id);
       }
     }
-  }
-}
-
-// --- Health checks and link loss ---------------------------------------------
-
-void Master::PingAgent(const AgentId& id) {
-  Agent* agent = agents_.Find(id);
-  if (agent == nullptr) return;
-  agent->ping_timer = 0;
-  if (!agent->connected() || shut_down_) return;
-  if (agent->awaiting_pong &&
-      ++agent->missed_pings >= options_.max_agent_ping_timeouts) {
-    DisconnectAgent(agent, absl::StrCat("no pong for ", agent->missed_pings,
-                                        " consecutive pings"));
-    return;
-  }
-  MasterMessage message;
-  message.mutable_ping()->set_sequence(++agent->ping_sequence);
-  agent->awaiting_pong = true;
-  agent->Send(std::move(message));
-  agent->ping_timer = loop_->PostAfter(options_.agent_ping_timeout,
-                                       [this, id] { PingAgent(id); });
-}
-
-void Master::OnAgentLinkClosed(const std::shared_ptr<AgentConnection>& link) {
-  DCHECK(loop_->IsLoopThread());
-  Agent* agent = agents_.FindByLink(link->id());
-  if (agent != nullptr) DisconnectAgent(agent, "its link closed");
-}
-
-void Master::DisconnectAgent(Agent* agent, const std::string& reason) {
-  LOG(WARNING) << "Agent " << agent->id << " (" << agent->info.hostname()
-               << ") disconnected: " << reason
-               << "; deactivating it and rescinding its offers";
-  loop_->Cancel(agent->ping_timer);
-  agent->ping_timer = 0;
-  if (agent->link != nullptr) {
-    agent->link->Close(absl::UnavailableError(
-        absl::StrCat("master dropped the agent link: ", reason)));
-    agents_.SetLink(agent, nullptr);
-  }
-  agent->active = false;
-  allocator_.DeactivateAgent(agent->id);
-  for (const std::string& offer : offers_.OffersOn(agent->id)) {
-    RescindOffer(offer, /*notify=*/true);
   }
 }
 

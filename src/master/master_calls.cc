@@ -276,46 +276,6 @@ absl::Status Master::Acknowledge(Framework* framework,
   return absl::OkStatus();
 }
 
-mesos::v1::TaskStatus Master::ReconciliationStatus(
-    const TrackedTask& task) const {
-  mesos::v1::TaskState state = task.task.has_status_update_state()
-                                   ? task.task.status_update_state()
-                                   : task.task.state();
-  mesos::v1::TaskStatus status =
-      MasterStatus(task.task_id(), task.agent.value(), state,
-                   mesos::v1::TaskStatus::REASON_RECONCILIATION,
-                   "reconciliation: latest task state");
-  if (task.task.has_executor_id()) {
-    *status.mutable_executor_id() = task.task.executor_id();
-  }
-  return status;
-}
-
-absl::Status Master::Reconcile(Framework* framework,
-                               const SchedulerCall::Reconcile& reconcile) {
-  if (reconcile.tasks().empty()) {
-    for (TrackedTask* task : tasks_.TasksOf(framework->id)) {
-      SendUpdate(*framework, ReconciliationStatus(*task));
-    }
-    return absl::OkStatus();
-  }
-  for (const auto& wanted : reconcile.tasks()) {
-    TrackedTask* task = tasks_.Find(framework->id, wanted.task_id().value());
-    if (task != nullptr) {
-      SendUpdate(*framework, ReconciliationStatus(*task));
-      continue;
-    }
-    SendUpdate(
-        *framework,
-        MasterStatus(wanted.task_id().value(),
-                     wanted.has_agent_id() ? wanted.agent_id().value() : "",
-                     mesos::v1::TASK_LOST,
-                     mesos::v1::TaskStatus::REASON_RECONCILIATION,
-                     "reconciliation: task is unknown"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Master::Message(Framework* framework,
                              const SchedulerCall::Message& message) {
   Agent* agent = agents_.Find(AgentId(message.agent_id().value()));

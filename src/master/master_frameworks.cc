@@ -354,6 +354,9 @@ void Master::RemoveFramework(Framework* framework, const std::string& why) {
   loop_->Cancel(framework->heartbeat_timer);
   loop_->Cancel(framework->failover_timer);
   if (framework->connected()) framework->stream->Close(grpc::Status::OK);
+  // Its tasks on unreachable agents are forgotten; if such an agent comes
+  // back, it is told to shut the framework down.
+  unreachable_tasks_.RemoveFramework(id);
   frameworks_.Complete(id, tasks_.RemoveFramework(id), loop_->Now());
 }
 

@@ -18,6 +18,9 @@ absl::Status ValidateMasterOptions(const MasterOptions& options) {
   if (options.agent_ping_timeout <= absl::ZeroDuration()) {
     return bad("agent_ping_timeout must be positive");
   }
+  if (options.agent_reregister_timeout <= absl::ZeroDuration()) {
+    return bad("agent_reregister_timeout must be positive");
+  }
   if (options.max_agent_ping_timeouts < 1) {
     return bad("max_agent_ping_timeouts must be at least 1");
   }

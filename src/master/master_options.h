@@ -33,6 +33,9 @@ struct MasterOptions {
   absl::Duration allocation_interval = absl::Seconds(1);
   absl::Duration agent_ping_timeout = absl::Seconds(15);
   int max_agent_ping_timeouts = 5;
+  // Agents in the registry must reregister this long after the master
+  // starts, or they are marked unreachable (--agent_reregister_timeout).
+  absl::Duration agent_reregister_timeout = absl::Minutes(10);
   // Unset: offers never time out (Mesos's default).
   std::optional<absl::Duration> offer_timeout;
 
@@ -60,6 +63,7 @@ struct MasterOptions {
   absl::Duration heartbeat_interval = absl::Seconds(15);
   size_t max_framework_events_queued = 10000;
   size_t max_agent_messages_queued = 10000;
+  size_t max_unreachable_tasks_per_framework = 1000;
   // The allocator's agent shuffle (Mesos shuffles each cycle).
   bool shuffle_agents = true;
 };

@@ -71,11 +71,13 @@ absl::Status MasterServer::Init(std::unique_ptr<Registry> registry) {
       &loop_, master_.get(), options_.max_framework_events_queued);
   agent_service_ = std::make_unique<AgentLinkService>(
       &loop_, master_.get(), options_.max_agent_messages_queued);
+  operator_service_ = std::make_unique<OperatorService>(&loop_, master_.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options_.ip, ":", options_.port),
                            grpc::InsecureServerCredentials(), &grpc_port_);
   builder.RegisterService(scheduler_service_.get());
   builder.RegisterService(agent_service_.get());
+  builder.RegisterService(operator_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || grpc_port_ <= 0) {
     return absl::UnavailableError(absl::StrCat(

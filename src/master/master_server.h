@@ -16,6 +16,7 @@
 #include "master/agent_service.h"
 #include "master/master.h"
 #include "master/master_options.h"
+#include "master/operator_service.h"
 #include "master/registry.h"
 #include "master/scheduler_service.h"
 
@@ -53,6 +54,7 @@ class MasterServer {
   std::unique_ptr<Master> master_;
   std::unique_ptr<SchedulerService> scheduler_service_;
   std::unique_ptr<AgentLinkService> agent_service_;
+  std::unique_ptr<OperatorService> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<HttpServer> http_server_;
   int grpc_port_ = 0;

@@ -69,6 +69,18 @@ void TaskTracker::AddStatus(TrackedTask* task, mesos::v1::TaskStatus status) {
   }
 }
 
+std::optional<TrackedTask> TaskTracker::Remove(const FrameworkId& framework,
+                                               const std::string& task_id) {
+  auto it = tasks_.find(Key{framework, task_id});
+  if (it == tasks_.end()) return std::nullopt;
+  auto agent = by_agent_.find(it->second.agent);
+  agent->second.erase(it->first);
+  if (agent->second.empty()) by_agent_.erase(agent);
+  TrackedTask out = std::move(it->second);
+  tasks_.erase(it);
+  return out;
+}
+
 void TaskTracker::Complete(const FrameworkId& framework,
                            const std::string& task_id) {
   auto it = tasks_.find(Key{framework, task_id});

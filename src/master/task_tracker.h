@@ -65,6 +65,10 @@ class TaskTracker {
   // Appends `status` (without its data) to the task's history, bounded.
   static void AddStatus(TrackedTask* task, mesos::v1::TaskStatus status);
 
+  // Forgets an active task without completing it (its agent became
+  // unreachable); nullopt when unknown.
+  std::optional<TrackedTask> Remove(const FrameworkId& framework,
+                                    const std::string& task_id);
   // Moves an active task into its framework's completed list.
   void Complete(const FrameworkId& framework, const std::string& task_id);
   // Forgets every active and completed task and executor of `framework`;
@@ -87,6 +91,16 @@ class TaskTracker {
                                        const FrameworkId& framework) const;
   std::vector<const TrackedExecutor*> ExecutorsOf(
       const FrameworkId& framework) const;
+  // Calls `fn(agent, framework, executor)` for every executor, ordered by
+  // (agent, framework, executor id).
+  template <typename Fn>
+  void ForEachExecutor(Fn fn) const {
+    for (const auto& [key, executors] : executors_) {
+      for (const auto& [id, executor] : executors) {
+        fn(key.first, key.second, executor);
+      }
+    }
+  }
 
   // Resources of non-terminal tasks plus executors, allocation roles kept.
   Resources UsedOn(const AgentId& agent) const;

@@ -80,6 +80,7 @@ class LocalCluster {
   const Ports& agent_ports(int i = 0) const { return agent_ports_[i]; }
   std::string agent_work_dir(int i = 0) const;
   Subprocess* master() { return master_.get(); }
+  Subprocess* agent(int i = 0) { return agents_[i].get(); }
 
   // Stops agent `i` (SIGTERM) and starts it again with the same flags and
   // work directory; waits for its new port file. Its ports change.

@@ -264,7 +264,10 @@ TEST_F(MasterLifecycleTest, HeartbeatsFollowTheInterval) {
 TEST_F(MasterLifecycleTest, TasksUnknownToAReregisteringAgentAreLost) {
   StartMaster();
   FakeAgent* agent = AddAgent();
-  FakeScheduler* framework = AddFramework();
+  // Checkpointing: its tasks survive the link loss until reregistration.
+  mesos::v1::FrameworkInfo info = TestFrameworkInfo("fw");
+  info.set_checkpoint(true);
+  FakeScheduler* framework = AddFramework(info);
   Launch(framework, agent, "t1");
   std::string agent_id = agent->agent_id();
   agent->Disconnect();

@@ -127,5 +127,47 @@ TEST(RegistrarTest, ReadmissionReplacesTheRecord) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(RegistrarTest, UnreachableReachableAndGoneTransitionsAreDurable) {
+  std::string path = TempDir() + "/registry.bin";
+  Registrar registrar(NewLocalRegistry(path));
+  ASSERT_TRUE(registrar.Recover().ok());
+  for (const char* id : {"S0", "S1"}) {
+    mesos::v1::AgentInfo info;
+    info.set_hostname(std::string("host-") + id);
+    info.mutable_id()->set_value(id);
+    ASSERT_TRUE(registrar.AdmitAgent(info).ok());
+  }
+  const absl::Time t1 = absl::FromUnixSeconds(1700000000);
+  const absl::Time t2 = t1 + absl::Seconds(30);
+  ASSERT_TRUE(registrar.MarkUnreachable("S0", t1).ok());
+  EXPECT_EQ(registrar.FindAgent("S0"), nullptr);
+  EXPECT_EQ(registrar.UnreachableSince("S0"), t1);
+  EXPECT_EQ(registrar.MarkUnreachable("nope", t1).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(registrar.MarkGone("S1", t2).ok());
+  EXPECT_EQ(registrar.FindAgent("S1"), nullptr);
+  EXPECT_EQ(registrar.GoneSince("S1"), t2);
+
+  // A fresh registrar over the same file sees the same lists and times.
+  Registrar reread(NewLocalRegistry(path));
+  ASSERT_TRUE(reread.Recover().ok());
+  EXPECT_EQ(reread.UnreachableSince("S0"), t1);
+  EXPECT_EQ(reread.GoneSince("S1"), t2);
+  EXPECT_EQ(reread.state().agents_size(), 0);
+
+  mesos::v1::AgentInfo back;
+  back.set_hostname("host-S0");
+  back.mutable_id()->set_value("S0");
+  ASSERT_TRUE(reread.MarkReachable(back).ok());
+  EXPECT_NE(reread.FindAgent("S0"), nullptr);
+  EXPECT_FALSE(reread.UnreachableSince("S0").has_value());
+  EXPECT_EQ(reread.state().unreachable_size(), 0);
+  // Gone wins over everything, and is kept once.
+  ASSERT_TRUE(reread.MarkGone("S0", t2).ok());
+  ASSERT_TRUE(reread.MarkGone("S0", t2).ok());
+  EXPECT_EQ(reread.state().gone_size(), 2);
+  EXPECT_EQ(reread.state().agents_size(), 0);
+}
+
 }  // namespace
 }  // namespace agora

@@ -1,0 +1,26 @@
+#include "master/operator_service.h"
+
+#include <utility>
+
+#include "master/grpc_status.h"
+
+namespace agora {
+
+OperatorService::OperatorService(EventLoop* loop, Master* master)
+    : loop_(loop), master_(master) {}
+
+grpc::ServerUnaryReactor* OperatorService::Call(
+    grpc::CallbackServerContext* context, const mesos::v1::master::Call* call,
+    mesos::v1::master::Response* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Master* master = master_;
+  loop_->Post([master, reactor, response, call = *call] {
+    absl::StatusOr<mesos::v1::master::Response> result =
+        master->HandleOperatorCall(call);
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+}  // namespace agora

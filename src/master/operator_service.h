@@ -1,0 +1,32 @@
+// OperatorService: the gRPC edge of the operator API
+// (agora.v1.Operator/Call over mesos.v1.master.Call/Response). Each call is
+// posted to the master's loop and answered from there with the Response or
+// the error status Master::HandleOperatorCall() gives.
+//
+// Thread rule: handlers run on gRPC threads and only post to the loop.
+#ifndef AGORA_MASTER_OPERATOR_SERVICE_H_
+#define AGORA_MASTER_OPERATOR_SERVICE_H_
+
+#include "agora/v1/service.grpc.pb.h"
+#include "common/event_loop.h"
+#include "master/master.h"
+
+namespace agora {
+
+class OperatorService final : public agora::v1::Operator::CallbackService {
+ public:
+  // `loop` and `master` must outlive the gRPC server.
+  OperatorService(EventLoop* loop, Master* master);
+
+  grpc::ServerUnaryReactor* Call(
+      grpc::CallbackServerContext* context, const mesos::v1::master::Call* call,
+      mesos::v1::master::Response* response) override;
+
+ private:
+  EventLoop* const loop_;
+  Master* const master_;
+};
+
+}  // namespace agora
+
+#endif  // AGORA_MASTER_OPERATOR_SERVICE_H_
