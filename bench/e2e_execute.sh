@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end figure: wall time of `agora-execute --instances=N --command=true`
 # against a fresh local cluster (one master, one agent, loopback, port 0).
-#   bench/e2e_execute.sh [build_dir] [instances] [repetitions]
+#   bench/e2e_execute.sh [build_dir] [instances] [repetitions] [agent resources]
+# Extra agent flags (e.g. --isolation=...) may come in AGENT_FLAGS.
 set -euo pipefail
 BUILD_DIR=${1:-build}
 N=${2:-200}
 REPS=${3:-3}
+AGENT_RESOURCES=${4:-cpus:2;mem:8192;disk:8192;ports:[31000-32000]}
 BIN=$(cd "$BUILD_DIR/bin" && pwd)
 root=$(mktemp -d -t agora-bench-XXXXXX)
 cleanup() {
@@ -32,7 +34,7 @@ wait_port_file "$root/master.ports"
 mport=$(sed -n 's/^grpc=//p' "$root/master.ports")
 "$BIN/agora-agent" --master="127.0.0.1:$mport" --ip=127.0.0.1 --port=0 \
   --http_port=0 --work_dir="$root/agent" --port_file="$root/agent.ports" \
-  --resources="cpus:2;mem:8192;disk:8192;ports:[31000-32000]" 2>"$root/agent.log" &
+  --resources="$AGENT_RESOURCES" ${AGENT_FLAGS:-} 2>"$root/agent.log" &
 agent_pid=$!
 wait_port_file "$root/agent.ports"
 sleep 1  # Let the agent register before timing.

@@ -1,12 +1,15 @@
 #include "agent/agent.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/flags_util.h"
 #include "common/ids.h"
@@ -32,6 +35,11 @@ ContainerManager::Options ContainerOptions(const AgentOptions& o) {
   c.executor_environment = o.executor_environment;
   c.executor_registration_timeout = o.executor_registration_timeout;
   c.executor_shutdown_grace_period = o.executor_shutdown_grace_period;
+  c.switch_user = o.switch_user;
+  c.pid_namespace = o.isolation.Has("namespaces/pid");
+  c.private_tmp = o.isolation.Has("filesystem/linux");
+  c.total_cpus = o.resources.GetScalar("cpus").ToDouble();
+  c.total_mem_mb = o.resources.GetScalar("mem").ToDouble();
   return c;
 }
 
@@ -94,6 +102,33 @@ absl::Status Agent::Start() {
   start_time_ = absl::Now();
   total_ = options_.resources;
   if (absl::Status s = RecoverCheckpointedResources(); !s.ok()) return s;
+  if (options_.isolation.Has("filesystem/linux") &&
+      (options_.work_dir == "/tmp" ||
+       absl::StartsWith(options_.work_dir, "/tmp/"))) {
+    // The container's private /tmp would hide its own sandbox.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--isolation=filesystem/linux mounts a private /tmp in each "
+        "container, so --work_dir must not be under /tmp (it is ",
+        options_.work_dir, ")"));
+  }
+  if (options_.isolation.UsesCgroups()) {
+    cgroup_fs_ = NewRealCgroupFs(options_.cgroups_hierarchy);
+    Cgroups2Isolator::Options iso;
+    iso.root = options_.cgroups_root;
+    iso.isolation = options_.isolation;
+    iso.limits = options_.cgroups_limits;
+    isolator_ = std::make_unique<Cgroups2Isolator>(cgroup_fs_.get(), iso);
+    absl::Status prepared = isolator_->Prepare(getpid());
+    if (!prepared.ok()) {
+      return absl::Status(
+          prepared.code(),
+          absl::StrCat("cgroups isolation (--cgroups_hierarchy=",
+                       options_.cgroups_hierarchy, " --cgroups_root=",
+                       options_.cgroups_root, "): ", prepared.message()));
+    }
+    containers_.set_isolator(isolator_.get());
+  }
+  LOG(INFO) << "Isolation: " << IsolationSummary();
   socket_path_ = ChooseSocketPath(options_.work_dir);
   absl::Status st = StartGrpc();
   if (st.ok()) st = StartHttp();
@@ -136,6 +171,8 @@ absl::Status Agent::StartGrpc() {
                                                options_.ip, ":", options_.port,
                                                " and unix:", socket_path_));
   }
+  // Executors switched to another user (--switch_user) must reach it too.
+  chmod(socket_path_.c_str(), 0666);
   return absl::OkStatus();
 }
 
@@ -173,6 +210,11 @@ void Agent::Stop() {
   http_.Stop();
   loop_.Stop();
   if (!socket_path_.empty()) unlink(socket_path_.c_str());
+  // The loop is stopped: the container manager is safe to use here.
+  int errors = containers_.DestroyAllContainers();
+  if (errors > 0) {
+    LOG(ERROR) << errors << " container cgroup(s) could not be removed";
+  }
 }
 
 void Agent::SendToMaster(AgentMessage message) {
@@ -415,6 +457,34 @@ void Agent::OnAcknowledgement(
   if (*result == StatusUpdateManager::AckResult::kStreamDone) {
     containers_.OnTaskStreamDone(ack.framework_id(), ack.task_id());
   }
+}
+
+std::string Agent::IsolationSummary() const {
+  const IsolationConfig& iso = options_.isolation;
+  std::vector<std::string> enforced;
+  if (isolator_ != nullptr) {
+    if (iso.Has("cgroups/cpu")) enforced.push_back("cpu.weight, cpu.max");
+    if (iso.Has("cgroups/mem")) {
+      enforced.push_back(options_.cgroups_limits.limit_swap
+                             ? "memory.low, memory.max, memory.swap.max=0"
+                             : "memory.low, memory.max");
+    }
+    if (iso.Has("cgroups/pids")) enforced.push_back("pids.max");
+    if (iso.Has("cgroups/io")) enforced.push_back("io.weight");
+  }
+  if (iso.Has("namespaces/pid")) enforced.push_back("pid namespace");
+  if (iso.Has("filesystem/linux")) enforced.push_back("private /tmp");
+  std::string where =
+      isolator_ != nullptr
+          ? absl::StrCat(" in cgroup2 ",
+                         cgroup_fs_->Path(options_.cgroups_root))
+          : std::string();
+  return absl::StrCat(
+      iso.ToString(), " -> ",
+      enforced.empty()
+          ? "no limits enforced (usage monitoring only)"
+          : absl::StrCat("enforcing ", absl::StrJoin(enforced, "; ")),
+      where);
 }
 
 }  // namespace agora

@@ -15,6 +15,7 @@
 #define AGORA_AGENT_AGENT_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,8 @@
 #include "common/event_loop.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
+#include "isolation/cgroup_fs.h"
+#include "isolation/cgroups2_isolator.h"
 #include "isolation/launcher.h"
 #include "zookeeper/leader_detector.h"
 
@@ -96,12 +99,17 @@ class Agent {
   void RegisterStateGauges();
   void RegisterResourceGauges();
   std::string StateJson() const;
+  std::string StatisticsJson() const;
+  // One line: what the agent enforces.
+  std::string IsolationSummary() const;
   std::string MetricsJson() const;
 
   const AgentOptions options_;
   EventLoop loop_;
   std::unique_ptr<LeaderDetector> detector_;
   std::unique_ptr<Launcher> launcher_;
+  std::unique_ptr<CgroupFs> cgroup_fs_;  // Null without cgroups isolators.
+  std::unique_ptr<Cgroups2Isolator> isolator_;
   MetricsRegistry metrics_;
   StatusUpdateManager updates_;
   ContainerManager containers_;
@@ -129,6 +137,9 @@ class Agent {
   absl::Duration ping_timeout_;
   EventLoop::TimerId ping_timer_ = 0;
   absl::Time start_time_;
+  // Container usage sums for the containerizer/* gauges (loop thread).
+  std::map<std::string, double> usage_sums_;
+  absl::Time usage_sums_time_ = absl::InfinitePast();
 };
 
 }  // namespace agora

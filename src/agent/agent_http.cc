@@ -1,6 +1,7 @@
 // Agent, HTTP side: /health, /state (Mesos's agent /state shape), /flags
 // and /metrics/snapshot (Mesos's slave/* names). Handlers read state on the
 // loop through RunOnLoop and answer 503 when it does not respond.
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "agent/agent.h"
 #include "agent/agent_resources.h"
 #include "common/resources_proto.h"
+#include "isolation/posix_launcher.h"
 #include "nlohmann/json.hpp"
 
 namespace agora {
@@ -113,6 +115,65 @@ json AttributesJson(const mesos::v1::AgentInfo& info) {
   return j;
 }
 
+// Mesos's ResourceStatistics (JSON field names) for one container, from its
+// cgroup (cgroups isolators) or its process tree in /proc (posix).
+// memory.events and pids.* have no ResourceStatistics field; they are
+// added as mem_oom_events, mem_oom_kill_events, pids_current, pids_max.
+json ContainerStatistics(const ExecutorRecord& e,
+                         const Cgroups2Isolator* isolator) {
+  const ContainerResources& r = e.container_resources;
+  json s = {
+      {"timestamp", absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch())},
+      {"cpus_limit",
+       r.cpus_limit && !std::isinf(*r.cpus_limit) ? *r.cpus_limit : r.cpus},
+      {"mem_limit_bytes",
+       static_cast<uint64_t>(r.mem_limit_mb.value_or(r.mem_mb) * (1 << 20))}};
+  if (isolator != nullptr && e.has_cgroup) {
+    absl::StatusOr<CgroupUsage> u = isolator->Usage(e.container_id);
+    if (!u.ok()) return s;
+    auto put = [&s](const char* key, const std::optional<uint64_t>& v) {
+      if (v) s[key] = *v;
+    };
+    auto secs = [&s](const char* key, const std::optional<uint64_t>& usec) {
+      if (usec) s[key] = static_cast<double>(*usec) / 1e6;
+    };
+    put("processes", u->processes);
+    secs("cpus_user_time_secs", u->user_usec);
+    secs("cpus_system_time_secs", u->system_usec);
+    if (u->cpu_quota_us && u->cpu_period_us && *u->cpu_period_us > 0) {
+      s["cpus_limit"] = static_cast<double>(*u->cpu_quota_us) /
+                        static_cast<double>(*u->cpu_period_us);
+    }
+    put("cpus_nr_periods", u->nr_periods);
+    put("cpus_nr_throttled", u->nr_throttled);
+    secs("cpus_throttled_time_secs", u->throttled_usec);
+    put("mem_total_bytes", u->memory_current);
+    put("mem_limit_bytes", u->memory_max);
+    put("mem_soft_limit_bytes", u->memory_low);
+    put("mem_anon_bytes", u->anon);
+    put("mem_file_bytes", u->file);
+    put("mem_cache_bytes", u->file);
+    put("mem_mapped_file_bytes", u->file_mapped);
+    put("mem_kmem_usage_bytes", u->kernel);
+    put("mem_swap_bytes", u->swap_current);
+    put("mem_oom_events", u->oom);
+    put("mem_oom_kill_events", u->oom_kill);
+    put("pids_current", u->pids_current);
+    put("pids_max", u->pids_max);
+    return s;
+  }
+  if (e.pid == 0) return s;
+  absl::StatusOr<ProcessTreeUsage> u = ReadProcessTreeUsage(e.pid);
+  if (!u.ok()) return s;
+  s["processes"] = u->processes;
+  s["threads"] = u->threads;
+  s["cpus_user_time_secs"] = u->user_secs;
+  s["cpus_system_time_secs"] = u->system_secs;
+  s["mem_rss_bytes"] = u->rss_bytes;
+  s["mem_total_bytes"] = u->rss_bytes;
+  return s;
+}
+
 HttpResponse JsonOr503(std::optional<std::string> body) {
   if (!body) return {503, "text/plain", "agent loop did not respond"};
   return {200, "application/json", std::move(*body)};
@@ -134,6 +195,14 @@ absl::Status Agent::StartHttp() {
     return JsonOr503(
         RunOnLoop<std::string>(&loop_, [this] { return MetricsJson(); }));
   });
+  http_.Get("/monitor/statistics", [this](const httplib::Request&) {
+    return JsonOr503(
+        RunOnLoop<std::string>(&loop_, [this] { return StatisticsJson(); }));
+  });
+  http_.Get("/monitor/statistics.json", [this](const httplib::Request&) {
+    return JsonOr503(
+        RunOnLoop<std::string>(&loop_, [this] { return StatisticsJson(); }));
+  });
   http_.Get("/flags", [this](const httplib::Request&) {
     json flags = json::object();
     for (const auto& [name, value] : options_.flags) flags[name] = value;
@@ -143,6 +212,22 @@ absl::Status Agent::StartHttp() {
   if (!port.ok()) return port.status();
   http_port_ = *port;
   return absl::OkStatus();
+}
+
+std::string Agent::StatisticsJson() const {
+  json out = json::array();
+  for (const auto& [fid, f] : containers_.frameworks()) {
+    for (const auto& [eid, e] : f.executors) {
+      if (e.pid == 0) continue;
+      out.push_back({{"executor_id", eid},
+                     {"executor_name", e.info.name()},
+                     {"framework_id", fid},
+                     {"source", e.command_executor ? eid : ""},
+                     {"container_id", e.container_id},
+                     {"statistics", ContainerStatistics(e, isolator_.get())}});
+    }
+  }
+  return out.dump();
 }
 
 std::string Agent::StateJson() const {
@@ -167,6 +252,7 @@ std::string Agent::StateJson() const {
       {"master_hostname", master_info_ ? master_info_->hostname() : ""},
       {"registered", registered_},
       {"flags", flags},
+      {"isolation", IsolationSummary()},
       {"frameworks", frameworks},
       {"completed_frameworks", completed}};
   // Reservations as Mesos's agent reports them, from the total with the
@@ -192,7 +278,8 @@ void Agent::RegisterMetrics() {
         "slave/executors_terminated", "slave/valid_status_updates",
         "slave/invalid_status_updates", "slave/valid_framework_messages",
         "slave/invalid_framework_messages", "slave/container_launch_errors",
-        "slave/recovery_errors"}) {
+        "slave/recovery_errors", "containerizer/mesos/container_destroy_errors",
+        "containerizer/mesos/container_limitations_memory"}) {
     metrics_.Increment(name, 0);
   }
   metrics_.AddGauge("slave/registered",
@@ -205,6 +292,39 @@ void Agent::RegisterMetrics() {
   });
   RegisterStateGauges();
   RegisterResourceGauges();
+  // Sums over the live containers of the figures /monitor/statistics shows
+  // per container.
+  // One snapshot reads every container's files once: the sums are cached
+  // for 100 ms, which one /metrics/snapshot request stays within.
+  auto sum = [this](const char* key) {
+    absl::Time now = absl::Now();
+    if (now - usage_sums_time_ > absl::Milliseconds(100)) {
+      usage_sums_.clear();
+      for (const auto& [fid, f] : containers_.frameworks()) {
+        for (const auto& [eid, e] : f.executors) {
+          if (e.pid == 0) continue;
+          json s = ContainerStatistics(e, isolator_.get());
+          for (const auto& [k, v] : s.items()) {
+            if (v.is_number()) usage_sums_[k] += v.get<double>();
+          }
+        }
+      }
+      usage_sums_time_ = now;
+    }
+    auto it = usage_sums_.find(key);
+    return it == usage_sums_.end() ? 0.0 : it->second;
+  };
+  metrics_.AddGauge("containerizer/mesos/containers_running", [this] {
+    return static_cast<double>(containers_.LiveExecutorCount());
+  });
+  for (const char* key :
+       {"cpus_user_time_secs", "cpus_system_time_secs", "cpus_nr_periods",
+        "cpus_nr_throttled", "cpus_throttled_time_secs", "mem_total_bytes",
+        "mem_anon_bytes", "mem_file_bytes", "mem_oom_kill_events",
+        "pids_current", "processes"}) {
+    metrics_.AddGauge(absl::StrCat("containerizer/mesos/", key),
+                      [sum, key] { return sum(key); });
+  }
 }
 
 void Agent::RegisterStateGauges() {

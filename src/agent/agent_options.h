@@ -9,6 +9,8 @@
 
 #include "absl/time/time.h"
 #include "common/resources.h"
+#include "isolation/cgroups2_isolator.h"
+#include "isolation/isolation_config.h"
 #include "mesos/v1/mesos.pb.h"
 
 namespace agora {
@@ -27,6 +29,12 @@ struct AgentOptions {
   // Mesos defaults; not flags yet.
   absl::Duration executor_registration_timeout = absl::Minutes(1);
   absl::Duration executor_shutdown_grace_period = absl::Seconds(5);
+  // Resolved --isolation (isolation_config.h) and the cgroups flags.
+  IsolationConfig isolation{{"posix/cpu", "posix/mem"}};
+  std::string cgroups_hierarchy = "/sys/fs/cgroup";
+  std::string cgroups_root = "agora";
+  CgroupsLimitOptions cgroups_limits;
+  bool switch_user = true;
   // Environment passed on to executors (the agent's, minus AGORA_*).
   std::map<std::string, std::string> executor_environment;
   // Flag name -> value, for /flags.

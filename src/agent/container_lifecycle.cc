@@ -152,7 +152,11 @@ void ContainerManager::OnRegistrationTimeout(const std::string& fid,
 
 void ContainerManager::KillExecutorProcess(ExecutorRecord& executor) {
   if (executor.pid == 0) return;
-  absl::Status st = launcher_->Kill(executor.pid, SIGKILL);
+  // A cgroup holds the whole container: cgroup.kill reaches every process
+  // in it, however it was started.
+  absl::Status st = isolator_ != nullptr && executor.has_cgroup
+                        ? isolator_->Kill(executor.container_id)
+                        : launcher_->Kill(executor.pid, SIGKILL);
   if (!st.ok()) {
     LOG(WARNING) << "Failed to kill executor '"
                  << executor.info.executor_id().value() << "': " << st;
@@ -204,7 +208,10 @@ void ContainerManager::OnExecutorExited(const std::string& fid,
             << DescribeWaitStatus(wait_status);
   // Destroy the rest of the container: the task of an executor that died
   // would otherwise live on unobserved.
-  if (launcher_->Kill(executor->pid, SIGKILL).ok()) {
+  if (isolator_ != nullptr && executor->has_cgroup) {
+    CheckOom(*executor);
+    DestroyCgroup(*executor);
+  } else if (launcher_->Kill(executor->pid, SIGKILL).ok()) {
     LOG(INFO) << "Killed processes left in container " << cid;
   }
   executor->pid = 0;
@@ -246,7 +253,7 @@ void ContainerManager::FailUnfinishedTasks(FrameworkRecord& framework,
   for (const mesos::v1::TaskID& task : unfinished) {
     SendAgentUpdate(framework.info.id(), executor.info.executor_id(), task,
                     mesos::v1::TASK_FAILED, executor.termination_reason,
-                    executor.termination_message);
+                    executor.termination_message, executor.limitation);
   }
   executor.queued.clear();
 }

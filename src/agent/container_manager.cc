@@ -2,8 +2,13 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cmath>
+#include <filesystem>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -59,6 +64,79 @@ ContainerManager::~ContainerManager() {
       if (executor.shutdown_timer) loop_->Cancel(executor.shutdown_timer);
     }
   }
+  if (oom_timer_) loop_->Cancel(oom_timer_);
+}
+
+void ContainerManager::set_isolator(Cgroups2Isolator* isolator) {
+  isolator_ = isolator;
+}
+
+namespace {
+
+void AddScalars(
+    const google::protobuf::RepeatedPtrField<mesos::v1::Resource>& resources,
+    double* cpus, double* mem, std::optional<double>* pids) {
+  for (const mesos::v1::Resource& r : resources) {
+    if (r.type() != mesos::v1::Value::SCALAR) continue;
+    double v = r.scalar().value();
+    if (r.name() == "cpus") *cpus += v;
+    if (r.name() == "mem") *mem += v;
+    if (r.name() == "pids") *pids = pids->value_or(0) + v;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ContainerResources> ContainerManager::ContainerResourcesOf(
+    const ExecutorRecord& executor, const mesos::v1::TaskInfo& task) const {
+  ContainerResources r;
+  double executor_cpus = 0, executor_mem = 0;
+  std::optional<double> executor_pids;
+  AddScalars(executor.info.resources(), &executor_cpus, &executor_mem,
+             &executor_pids);
+  AddScalars(task.resources(), &r.cpus, &r.mem_mb, &r.pids);
+  for (const auto& [name, value] : task.limits()) {
+    if (name != "cpus" && name != "mem") continue;
+    double v = value.value();
+    if (std::isnan(v) || v < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "limit '", name, "' must be a non-negative number, got ", v));
+    }
+    if (name == "cpus") r.cpus_limit = v;
+    if (name == "mem") r.mem_limit_mb = v;
+  }
+  // The container holds the executor too: its overhead is added to the
+  // requests and to any finite limit (docs/cgroups.md).
+  for (auto [request, limit, overhead] :
+       {std::make_tuple(&r.cpus, &r.cpus_limit, executor_cpus),
+        std::make_tuple(&r.mem_mb, &r.mem_limit_mb, executor_mem)}) {
+    if (std::isnan(*request) || *request < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "resources must be finite non-negative numbers, got ", *request));
+    }
+    if (*limit && *limit < *request) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a limit (", **limit, ") is below its request (", *request, ")"));
+    }
+    *request += overhead;
+    if (*limit && !std::isinf(**limit)) **limit += overhead;
+  }
+  if (executor_pids) r.pids = r.pids.value_or(0) + *executor_pids;
+  if (options_.total_mem_mb > 0 && r.mem_mb > options_.total_mem_mb) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the container needs ", r.mem_mb,
+                     " MB of memory (executor included) "
+                     "but the agent has ",
+                     options_.total_mem_mb, " MB"));
+  }
+  if (options_.total_cpus > 0 && r.cpus > options_.total_cpus) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the container needs ", r.cpus,
+                     " cpus (executor included) but the "
+                     "agent has ",
+                     options_.total_cpus));
+  }
+  return r;
 }
 
 ExecutorRecord* ContainerManager::FindExecutor(const std::string& framework,
@@ -121,9 +199,52 @@ void ContainerManager::RunTask(const mesos::v1::FrameworkInfo& framework_info,
                     "Executor terminating");
     return;
   }
+  // A further task of a running executor grows its container.
+  absl::Status grown = GrowContainer(*executor, task);
+  if (!grown.ok()) {
+    LOG(WARNING) << "Cannot add task '" << task.task_id().value()
+                 << "' to container " << executor->container_id << ": "
+                 << grown;
+    executor->queued.erase(task.task_id().value());
+    SendAgentUpdate(
+        framework_info.id(), info.executor_id(), task.task_id(),
+        mesos::v1::TASK_FAILED,
+        mesos::v1::TaskStatus::REASON_CONTAINER_UPDATE_FAILED,
+        absl::StrCat("Failed to update container: ", grown.message()));
+    return;
+  }
   if (executor->state == ExecutorRecord::State::kRunning) {
     DeliverQueuedTasks(*executor);
   }
+}
+
+absl::Status ContainerManager::GrowContainer(ExecutorRecord& executor,
+                                             const mesos::v1::TaskInfo& task) {
+  ExecutorRecord probe;  // The task alone, without executor overhead.
+  AGORA_ASSIGN_OR_RETURN(ContainerResources add,
+                         ContainerResourcesOf(probe, task));
+  ContainerResources r = executor.container_resources;
+  r.cpus += add.cpus;
+  r.mem_mb += add.mem_mb;
+  if (add.pids) r.pids = r.pids.value_or(0) + *add.pids;
+  // A limit applies to the container only when every task has one.
+  if (r.cpus_limit && add.cpus_limit) {
+    *r.cpus_limit += *add.cpus_limit;
+  } else {
+    r.cpus_limit.reset();
+  }
+  if (r.mem_limit_mb && add.mem_limit_mb) {
+    *r.mem_limit_mb += *add.mem_limit_mb;
+  } else {
+    r.mem_limit_mb.reset();
+  }
+  if (isolator_ != nullptr && executor.has_cgroup) {
+    AGORA_ASSIGN_OR_RETURN(CgroupLimits limits,
+                           ComputeLimits(r, isolator_->options().limits));
+    AGORA_RETURN_IF_ERROR(isolator_->Update(executor.container_id, limits));
+  }
+  executor.container_resources = r;
+  return absl::OkStatus();
 }
 
 void ContainerManager::AddTask(ExecutorRecord& executor,
@@ -156,6 +277,13 @@ void ContainerManager::LaunchExecutor(FrameworkRecord& framework,
   executor.directory = SandboxPath(options_.work_dir, agent_info_.id().value(),
                                    fid, eid, executor.container_id);
   AddTask(executor, task);
+  absl::StatusOr<ContainerResources> resources =
+      ContainerResourcesOf(executor, task);
+  if (!resources.ok()) {
+    OnLaunchFailed(framework, executor, resources.status());
+    return;
+  }
+  executor.container_resources = *resources;
   absl::StatusOr<pid_t> pid = StartContainer(framework, executor);
   if (!pid.ok()) {
     OnLaunchFailed(framework, executor, pid.status());
@@ -173,8 +301,34 @@ void ContainerManager::LaunchExecutor(FrameworkRecord& framework,
 }
 
 absl::StatusOr<pid_t> ContainerManager::StartContainer(
-    const FrameworkRecord& framework, const ExecutorRecord& executor) {
+    const FrameworkRecord& framework, ExecutorRecord& executor) {
+  // The user the container runs as (Mesos: CommandInfo.user, else
+  // FrameworkInfo.user); no switch when it is the agent's own.
+  std::optional<LaunchSpec::User> user;
+  if (options_.switch_user) {
+    std::string name = executor.info.command().has_user()
+                           ? executor.info.command().user()
+                           : framework.info.user();
+    if (!name.empty()) {
+      AGORA_ASSIGN_OR_RETURN(LaunchSpec::User u, LookupUser(name));
+      if (u.uid != geteuid()) user = std::move(u);
+    }
+  }
   AGORA_RETURN_IF_ERROR(CreateSandbox(executor.directory));
+  if (user && chown(executor.directory.c_str(), user->uid, user->gid) != 0) {
+    return absl::ErrnoToStatus(
+        errno,
+        absl::StrCat("failed to chown sandbox to user '", user->name, "'"));
+  }
+  std::string private_tmp;
+  if (options_.private_tmp) {
+    private_tmp = executor.directory + "/tmp";
+    if ((mkdir(private_tmp.c_str(), 01777) != 0 && errno != EEXIST) ||
+        chmod(private_tmp.c_str(), 01777) != 0) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("failed to create '", private_tmp, "'"));
+    }
+  }
   ExecutorEnvironmentInputs inputs;
   inputs.base = options_.executor_environment;
   inputs.executor_endpoint = options_.executor_endpoint;
@@ -185,9 +339,24 @@ absl::StatusOr<pid_t> ContainerManager::StartContainer(
   std::string fid = framework.info.id().value();
   std::string eid = executor.info.executor_id().value();
   std::string cid = executor.container_id;
+  LaunchSpec spec = ExecutorLaunchSpec(executor.info, inputs);
+  spec.user = user;
+  spec.new_pid_namespace = options_.pid_namespace;
+  spec.private_tmp = private_tmp;
+  if (isolator_ != nullptr) {
+    AGORA_ASSIGN_OR_RETURN(CgroupLimits limits,
+                           ComputeLimits(executor.container_resources,
+                                         isolator_->options().limits));
+    AGORA_RETURN_IF_ERROR(isolator_->Create(cid, limits));
+    executor.has_cgroup = true;
+    spec.cgroup = isolator_->LeafPath(cid);
+    if (oom_timer_ == 0 && isolator_->options().isolation.Has("cgroups/mem")) {
+      oom_timer_ = loop_->PostAfter(options_.oom_check_interval,
+                                    [this] { OnOomCheckTimer(); });
+    }
+  }
   return launcher_->Launch(
-      ExecutorLaunchSpec(executor.info, inputs),
-      [loop = loop_, this, fid, eid, cid](pid_t, int wait_status) {
+      spec, [loop = loop_, this, fid, eid, cid](pid_t, int wait_status) {
         loop->Post([this, fid, eid, cid, wait_status] {
           OnExecutorExited(fid, eid, cid, wait_status);
         });
@@ -202,6 +371,7 @@ void ContainerManager::OnLaunchFailed(FrameworkRecord& framework,
                << "' of framework " << framework.info.id().value() << ": "
                << error;
   metrics_->Increment("slave/container_launch_errors");
+  DestroyCgroup(executor);
   executor.state = ExecutorRecord::State::kTerminated;
   executor.termination_reason =
       mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
@@ -360,6 +530,13 @@ absl::Status ContainerManager::HandleExecutorUpdate(
   }
   status.set_source(mesos::v1::TaskStatus::SOURCE_EXECUTOR);
   *status.mutable_executor_id() = executor.info.executor_id();
+  // A task the kernel's OOM killer took reports a plain signal death; the
+  // container's memory.events says why (Mesos reports the limitation).
+  if (status.state() == mesos::v1::TASK_FAILED && CheckOom(executor)) {
+    status.set_reason(executor.termination_reason);
+    status.set_message(executor.termination_message);
+    *status.mutable_limitation() = *executor.limitation;
+  }
   *status.mutable_agent_id() = agent_info_.id();
   if (!status.has_timestamp()) {
     status.set_timestamp(
@@ -426,13 +603,14 @@ absl::StatusOr<bool> ContainerManager::TakeUpdate(
   return true;
 }
 
-void ContainerManager::SendAgentUpdate(const mesos::v1::FrameworkID& framework,
-                                       const mesos::v1::ExecutorID& executor,
-                                       const mesos::v1::TaskID& task,
-                                       mesos::v1::TaskState state,
-                                       mesos::v1::TaskStatus::Reason reason,
-                                       const std::string& message) {
+void ContainerManager::SendAgentUpdate(
+    const mesos::v1::FrameworkID& framework,
+    const mesos::v1::ExecutorID& executor, const mesos::v1::TaskID& task,
+    mesos::v1::TaskState state, mesos::v1::TaskStatus::Reason reason,
+    const std::string& message,
+    const std::optional<mesos::v1::TaskResourceLimitation>& limitation) {
   mesos::v1::TaskStatus status;
+  if (limitation) *status.mutable_limitation() = *limitation;
   *status.mutable_task_id() = task;
   status.set_state(state);
   status.set_source(mesos::v1::TaskStatus::SOURCE_AGENT);
@@ -447,6 +625,86 @@ void ContainerManager::SendAgentUpdate(const mesos::v1::FrameworkID& framework,
     LOG(ERROR) << "Failed to take the agent's own update for task '"
                << task.value() << "': " << taken.status();
   }
+}
+
+bool ContainerManager::CheckOom(ExecutorRecord& executor) {
+  if (executor.limitation) return true;
+  if (isolator_ == nullptr || !executor.has_cgroup) return false;
+  absl::StatusOr<uint64_t> kills = isolator_->OomKills(executor.container_id);
+  if (!kills.ok() || *kills == 0) return false;
+  std::string message = isolator_->OomMessage(executor.container_id);
+  LOG(INFO) << "OOM kill in container " << executor.container_id
+            << " of executor '" << executor.info.executor_id().value()
+            << "': " << message;
+  executor.termination_reason =
+      mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY;
+  executor.termination_message = message;
+  mesos::v1::TaskResourceLimitation limitation;
+  mesos::v1::Resource* mem = limitation.add_resources();
+  mem->set_name("mem");
+  mem->set_type(mesos::v1::Value::SCALAR);
+  absl::StatusOr<CgroupUsage> usage = isolator_->Usage(executor.container_id);
+  double mb = executor.container_resources.mem_limit_mb.value_or(
+      executor.container_resources.mem_mb);
+  if (usage.ok() && usage->memory_max) {
+    mb = static_cast<double>(*usage->memory_max) / (1 << 20);
+  }
+  mem->mutable_scalar()->set_value(mb);
+  executor.limitation = limitation;
+  metrics_->Increment("containerizer/mesos/container_limitations_memory");
+  return true;
+}
+
+void ContainerManager::OnOomCheckTimer() {
+  oom_timer_ = 0;
+  bool any = false;
+  for (auto& [fid, framework] : frameworks_) {
+    for (auto& [eid, executor] : framework.executors) {
+      if (!executor.has_cgroup || executor.pid == 0) continue;
+      any = true;
+      if (executor.limitation || !CheckOom(executor)) continue;
+      // As Mesos: a container over its memory limit is destroyed; its
+      // unfinished tasks fail with the limitation when the executor exits.
+      LOG(INFO) << "Destroying container " << executor.container_id
+                << ": memory limit exceeded";
+      if (executor.state != ExecutorRecord::State::kTerminated) {
+        executor.state = ExecutorRecord::State::kTerminating;
+      }
+      KillExecutorProcess(executor);
+    }
+  }
+  if (any) {
+    oom_timer_ = loop_->PostAfter(options_.oom_check_interval,
+                                  [this] { OnOomCheckTimer(); });
+  }
+}
+
+void ContainerManager::DestroyCgroup(ExecutorRecord& executor) {
+  if (isolator_ == nullptr || !executor.has_cgroup) return;
+  absl::Status st = isolator_->Destroy(executor.container_id);
+  if (!st.ok()) {
+    LOG(ERROR) << "Failed to destroy the cgroup of container "
+               << executor.container_id << ": " << st;
+    metrics_->Increment("containerizer/mesos/container_destroy_errors");
+    return;
+  }
+  executor.has_cgroup = false;
+}
+
+int ContainerManager::DestroyAllContainers() {
+  if (isolator_ == nullptr) return 0;
+  int errors = 0;
+  absl::StatusOr<std::vector<std::string>> ids = isolator_->Containers();
+  if (!ids.ok()) return 1;
+  for (const std::string& id : *ids) {
+    absl::Status st = isolator_->Destroy(id);
+    if (!st.ok()) {
+      LOG(ERROR) << "Failed to destroy the cgroup of container " << id << ": "
+                 << st;
+      ++errors;
+    }
+  }
+  return errors;
 }
 
 }  // namespace agora

@@ -9,6 +9,12 @@
 //   no SUBSCRIBE in time      TASK_FAILED  REASON_EXECUTOR_REGISTRATION_TIMEOUT
 //   exit without a terminal   TASK_FAILED  REASON_EXECUTOR_TERMINATED
 //   kill before delivery      TASK_KILLED  REASON_TASK_KILLED_DURING_LAUNCH
+//   OOM kill in its cgroup    TASK_FAILED  REASON_CONTAINER_LIMITATION_MEMORY
+//                                          (with TaskStatus.limitation)
+// With a Cgroups2Isolator, each executor's container is a cgroup holding the
+// executor and its tasks (limits from their summed resources, the command
+// executor's 0.1 cpus / 32 MB included); it is destroyed (cgroup.kill,
+// rmdir) when the executor exits.
 // A task is forgotten (moved to the completed lists) once its terminal
 // update is acknowledged; an executor once it has exited and has no such
 // task left; a framework once it has no executor left.
@@ -34,6 +40,7 @@
 #include "agora/internal/agent_link.pb.h"
 #include "common/event_loop.h"
 #include "common/metrics.h"
+#include "isolation/cgroups2_isolator.h"
 #include "isolation/launcher.h"
 #include "mesos/v1/mesos.pb.h"
 
@@ -62,6 +69,9 @@ struct ExecutorRecord {
   mesos::v1::TaskStatus::Reason termination_reason =
       mesos::v1::TaskStatus::REASON_EXECUTOR_TERMINATED;
   std::string termination_message = "Executor terminated";
+  std::optional<mesos::v1::TaskResourceLimitation> limitation;
+  bool has_cgroup = false;  // The container's cgroup exists.
+  ContainerResources container_resources;
   EventLoop::TimerId registration_timer = 0;
   EventLoop::TimerId shutdown_timer = 0;
 };
@@ -83,6 +93,15 @@ class ContainerManager : public ExecutorCallHandler {
     std::map<std::string, std::string> executor_environment;
     absl::Duration executor_registration_timeout = absl::Minutes(1);
     absl::Duration executor_shutdown_grace_period = absl::Seconds(5);
+    // Run executors as CommandInfo.user or FrameworkInfo.user (--switch_user).
+    bool switch_user = true;
+    bool pid_namespace = false;  // Isolator namespaces/pid.
+    bool private_tmp = false;    // Isolator filesystem/linux.
+    // The agent's total cpus and mem: a container asking for more fails.
+    double total_cpus = 0;
+    double total_mem_mb = 0;
+    // How often memory.events is checked for OOM kills.
+    absl::Duration oom_check_interval = absl::Milliseconds(250);
   };
   struct Callbacks {
     // Takes an update into the status-update streams: true when new, false
@@ -110,6 +129,14 @@ class ContainerManager : public ExecutorCallHandler {
     options_.agent_endpoint = std::move(agent_endpoint);
     options_.executor_endpoint = std::move(executor_endpoint);
   }
+  // The cgroups isolator (null: posix isolation). Set before any task; must
+  // outlive this.
+  void set_isolator(Cgroups2Isolator* isolator);
+  Cgroups2Isolator* isolator() const { return isolator_; }
+  // Removes every container cgroup (agent shutdown, after the executors
+  // were killed and reaped). Returns how many failed.
+  int DestroyAllContainers();
+
   // The agent's info with its id; set on (re)registration, before tasks.
   void set_agent_info(const mesos::v1::AgentInfo& info) { agent_info_ = info; }
 
@@ -160,7 +187,7 @@ class ContainerManager : public ExecutorCallHandler {
                       bool command_executor, const mesos::v1::TaskInfo& task);
   // Creates the sandbox and starts the executor's process.
   absl::StatusOr<pid_t> StartContainer(const FrameworkRecord& framework,
-                                       const ExecutorRecord& executor);
+                                       ExecutorRecord& executor);
   void OnLaunchFailed(FrameworkRecord& framework, ExecutorRecord& executor,
                       const absl::Status& error);
   void DeliverQueuedTasks(ExecutorRecord& executor);
@@ -169,6 +196,18 @@ class ContainerManager : public ExecutorCallHandler {
   void KillQueuedTask(FrameworkRecord& framework, ExecutorRecord& executor,
                       const std::string& task);
   void KillExecutorProcess(ExecutorRecord& executor);
+  // The container's summed resources and limits, validated.
+  absl::StatusOr<ContainerResources> ContainerResourcesOf(
+      const ExecutorRecord& executor, const mesos::v1::TaskInfo& task) const;
+  // Reads memory.events; on a new OOM kill records the limitation on
+  // `executor` and returns true.
+  bool CheckOom(ExecutorRecord& executor);
+  void OnOomCheckTimer();
+  // Adds `task`'s resources and limits to its executor's container and
+  // rewrites the cgroup's limits.
+  absl::Status GrowContainer(ExecutorRecord& executor,
+                             const mesos::v1::TaskInfo& task);
+  void DestroyCgroup(ExecutorRecord& executor);
   bool SendEvent(ExecutorRecord& executor,
                  const mesos::v1::executor::Event& event);
   void SendSubscribed(const FrameworkRecord& framework,
@@ -185,12 +224,13 @@ class ContainerManager : public ExecutorCallHandler {
   absl::StatusOr<bool> TakeUpdate(const mesos::v1::FrameworkID& framework,
                                   const mesos::v1::TaskStatus& status);
   // An update made by the agent itself (fresh uuid, SOURCE_AGENT).
-  void SendAgentUpdate(const mesos::v1::FrameworkID& framework,
-                       const mesos::v1::ExecutorID& executor,
-                       const mesos::v1::TaskID& task,
-                       mesos::v1::TaskState state,
-                       mesos::v1::TaskStatus::Reason reason,
-                       const std::string& message);
+  void SendAgentUpdate(
+      const mesos::v1::FrameworkID& framework,
+      const mesos::v1::ExecutorID& executor, const mesos::v1::TaskID& task,
+      mesos::v1::TaskState state, mesos::v1::TaskStatus::Reason reason,
+      const std::string& message,
+      const std::optional<mesos::v1::TaskResourceLimitation>& limitation =
+          std::nullopt);
 
   void OnExecutorExited(const std::string& framework,
                         const std::string& executor,
@@ -211,6 +251,8 @@ class ContainerManager : public ExecutorCallHandler {
   Options options_;
   EventLoop* const loop_;
   Launcher* const launcher_;
+  Cgroups2Isolator* isolator_ = nullptr;
+  EventLoop::TimerId oom_timer_ = 0;
   MetricsRegistry* const metrics_;
   const Callbacks callbacks_;
   mesos::v1::AgentInfo agent_info_;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/agent.h"
 #include "agent/agent_options.h"
@@ -20,6 +21,8 @@
 #include "common/status_macros.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "isolation/cgroup_fs.h"
+#include "isolation/isolation_config.h"
 #include "isolation/posix_launcher.h"
 #include "zookeeper/leader_detector.h"
 
@@ -39,6 +42,28 @@ DEFINE_string(hostname, "", "Hostname reported to the master.");
 DEFINE_string(executor_path, "",
               "The command executor; default: agora-executor beside this "
               "binary.");
+DEFINE_string(isolation, "",
+              "Comma-separated isolators (Mesos names): cgroups/cpu, "
+              "cgroups/mem, cgroups/pids, cgroups/io, cgroups/all, posix/cpu, "
+              "posix/mem, filesystem/posix, namespaces/pid, filesystem/linux. "
+              "Default: cgroups/cpu,cgroups/mem,cgroups/pids where the "
+              "cgroup2 hierarchy offers those controllers, else "
+              "posix/cpu,posix/mem.");
+DEFINE_string(cgroups_hierarchy, "/sys/fs/cgroup",
+              "Where the cgroup2 hierarchy is mounted.");
+DEFINE_string(cgroups_root, "agora",
+              "The agent's cgroup under --cgroups_hierarchy: the agent runs "
+              "in <root>/agent/leaf, containers in <root>/<id>/leaf.");
+DEFINE_bool(cgroups_enable_cfs, false,
+            "Cap each container's CPU at its cpus request (cpu.max) when the "
+            "task gives no cpus limit.");
+DEFINE_bool(cgroups_limit_swap, false,
+            "Forbid swap to containers (memory.swap.max = 0).");
+DEFINE_string(cgroups_max_pids_per_container, "",
+              "pids.max of each container without a pids resource; empty "
+              "means no limit.");
+DEFINE_bool(switch_user, true,
+            "Run each container as CommandInfo.user or FrameworkInfo.user.");
 DEFINE_string(registration_backoff_factor, "1secs",
               "Window of the first (re)registration delay; doubles per "
               "attempt up to 1mins.");
@@ -76,6 +101,8 @@ absl::StatusOr<T> WithFlag(const char* flag, absl::StatusOr<T> value) {
                       absl::StrCat("--", flag, ": ", value.status().message()));
 }
 
+absl::Status IsolationFromFlags(agora::AgentOptions* o);
+
 absl::StatusOr<agora::AgentOptions> OptionsFromFlags() {
   agora::AgentOptions o;
   if (FLAGS_master.empty()) {
@@ -112,12 +139,47 @@ absl::StatusOr<agora::AgentOptions> OptionsFromFlags() {
       o.registration_backoff_factor,
       agora::ParseDuration(FLAGS_registration_backoff_factor));
   o.executor_environment = agora::AgentEnvironmentForExecutors();
+  AGORA_RETURN_IF_ERROR(IsolationFromFlags(&o));
   std::vector<gflags::CommandLineFlagInfo> flags;
   gflags::GetAllFlags(&flags);
   for (const auto& f : flags) {
     if (f.filename == __FILE__) o.flags[f.name] = f.current_value;
   }
+  o.flags["isolation"] = o.isolation.ToString();  // As resolved.
   return o;
+}
+
+absl::Status IsolationFromFlags(agora::AgentOptions* o) {
+  std::string root = FLAGS_cgroups_root;
+  while (!root.empty() && root.front() == '/') root.erase(0, 1);
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  if (root.empty() || root.find("..") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cgroups_root='", FLAGS_cgroups_root,
+                     "': must name a cgroup below --cgroups_hierarchy"));
+  }
+  o->cgroups_root = root;
+  o->cgroups_hierarchy = FLAGS_cgroups_hierarchy;
+  std::unique_ptr<agora::CgroupFs> fs;
+  if (agora::IsCgroup2Mount(FLAGS_cgroups_hierarchy)) {
+    fs = agora::NewRealCgroupFs(FLAGS_cgroups_hierarchy);
+  }
+  AGORA_ASSIGN_OR_RETURN(
+      o->isolation, agora::ResolveIsolation(FLAGS_isolation, fs.get(),
+                                            FLAGS_cgroups_hierarchy, root));
+  o->cgroups_limits.enable_cfs = FLAGS_cgroups_enable_cfs;
+  o->cgroups_limits.limit_swap = FLAGS_cgroups_limit_swap;
+  if (!FLAGS_cgroups_max_pids_per_container.empty()) {
+    uint64_t n;
+    if (!absl::SimpleAtoi(FLAGS_cgroups_max_pids_per_container, &n) || n == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--cgroups_max_pids_per_container='",
+          FLAGS_cgroups_max_pids_per_container, "': not a positive integer"));
+    }
+    o->cgroups_limits.max_pids = n;
+  }
+  o->switch_user = FLAGS_switch_user;
+  return absl::OkStatus();
 }
 
 int Fail(const std::string& message) {

@@ -1,6 +1,9 @@
-// EventStream<T>: the server side of a gRPC server-streaming call (callback
-// API) with a bounded outbound queue. gRPC allows one write in flight; events
-// sent meanwhile wait in the queue. A subscriber that falls `max_queued`
+// EventStream<T, Wire>: the server side of a gRPC server-streaming call
+// (callback API) with a bounded outbound queue. `Wire` is what the reactor
+// writes: T itself, or grpc::ByteBuffer for a raw method (one that parses
+// its own request so malformed bytes get a real error); Send(T) then
+// serializes each event once, when queued. gRPC allows one write in flight;
+// events sent meanwhile wait in the queue. A subscriber that falls `max_queued`
 // events behind is disconnected with RESOURCE_EXHAUSTED instead of letting
 // the daemon's memory grow (Mesos's MESOS-7748).
 //
@@ -23,6 +26,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -30,10 +35,11 @@
 
 namespace agora {
 
-template <typename T>
-class EventStream : public std::enable_shared_from_this<EventStream<T>> {
+template <typename T, typename Wire = T>
+class EventStream : public std::enable_shared_from_this<EventStream<T, Wire>> {
  public:
-  static std::pair<grpc::ServerWriteReactor<T>*, std::shared_ptr<EventStream>>
+  static std::pair<grpc::ServerWriteReactor<Wire>*,
+                   std::shared_ptr<EventStream>>
   Create(size_t max_queued, std::function<void()> on_done,
          std::function<void()> on_overflow = nullptr) {
     auto stream = std::shared_ptr<EventStream>(
@@ -54,7 +60,7 @@ class EventStream : public std::enable_shared_from_this<EventStream<T>> {
       std::lock_guard<std::mutex> lock(mu_);
       if (reactor_ == nullptr || finishing_) return false;
       if (queue_.size() < max_queued_) {
-        queue_.push_back(std::move(event));
+        queue_.push_back(ToWire(std::move(event)));
         if (!writing_) WriteNextLocked();
         return true;
       }
@@ -88,7 +94,17 @@ class EventStream : public std::enable_shared_from_this<EventStream<T>> {
   }
 
  private:
-  class Reactor : public grpc::ServerWriteReactor<T> {
+  static Wire ToWire(T event) {
+    if constexpr (std::is_same_v<T, Wire>) {
+      return event;
+    } else {
+      std::string bytes = event.SerializeAsString();
+      grpc::Slice slice(bytes);
+      return grpc::ByteBuffer(&slice, 1);
+    }
+  }
+
+  class Reactor : public grpc::ServerWriteReactor<Wire> {
    public:
     Reactor(std::shared_ptr<EventStream> stream, std::function<void()> on_done)
         : stream_(std::move(stream)), on_done_(std::move(on_done)) {}
@@ -151,7 +167,7 @@ class EventStream : public std::enable_shared_from_this<EventStream<T>> {
   const std::function<void()> on_overflow_;
   mutable std::mutex mu_;
   Reactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::deque<T> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Wire> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   bool close_requested_ ABSL_GUARDED_BY(mu_) = false;

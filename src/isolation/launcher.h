@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,30 @@ struct LaunchSpec {
   // "" means /dev/null. stdin is always /dev/null.
   std::string stdout_path;
   std::string stderr_path;
+
+  // The absolute path of a cgroup2 directory the process is born in
+  // (clone3 with CLONE_INTO_CGROUP; on kernels without it the child
+  // writes itself into cgroup.procs before exec). "" keeps the caller's.
+  std::string cgroup;
+  // A new pid namespace (the program is its pid 1) with /proc remounted in
+  // a new mount namespace (isolator namespaces/pid).
+  bool new_pid_namespace = false;
+  // A new mount namespace in which `private_tmp` (a directory) is
+  // bind-mounted on /tmp (isolator filesystem/linux). "" = no private /tmp.
+  std::string private_tmp;
+  // Run as this user (setgroups, setgid, setuid before exec).
+  struct User {
+    std::string name;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;
+  };
+  std::optional<User> user;
 };
+
+// The user `name` from the passwd database, with its supplementary groups.
+// NotFound with a clear message when there is no such user.
+absl::StatusOr<LaunchSpec::User> LookupUser(const std::string& name);
 
 class Launcher {
  public:

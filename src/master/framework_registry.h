@@ -27,7 +27,8 @@
 namespace agora {
 
 using SchedulerEvent = mesos::v1::scheduler::Event;
-using SchedulerStream = EventStream<SchedulerEvent>;
+// Raw on the wire: the Subscribe rpc parses its own request.
+using SchedulerStream = EventStream<SchedulerEvent, grpc::ByteBuffer>;
 
 struct Framework {
   FrameworkId id;

@@ -16,27 +16,6 @@ SchedulerService::SchedulerService(EventLoop* loop, Master* master,
                                    size_t max_queued)
     : loop_(loop), master_(master), max_queued_(max_queued) {}
 
-grpc::ServerWriteReactor<mesos::v1::scheduler::Event>*
-SchedulerService::Subscribe(grpc::CallbackServerContext* context,
-                            const mesos::v1::scheduler::Call* call) {
-  std::string stream_id = RandomUuid();
-  // Before any write: the metadata goes out with the first event.
-  context->AddInitialMetadata(kStreamIdMetadata, stream_id);
-  Master* master = master_;
-  EventLoop* loop = loop_;
-  auto closed = [loop, master, stream_id] {
-    loop->Post(
-        [master, stream_id] { master->OnSubscriptionClosed(stream_id); });
-  };
-  // A subscriber that stops reading is disconnected as soon as its queue
-  // overflows, not when gRPC finally tears the call down.
-  auto [reactor, stream] = SchedulerStream::Create(max_queued_, closed, closed);
-  loop_->Post([master, call = *call, stream = std::move(stream), stream_id] {
-    master->Subscribe(call, stream, stream_id);
-  });
-  return reactor;
-}
-
 namespace {
 
 // The request as a Call; InvalidArgument saying what is wrong otherwise.
@@ -64,6 +43,32 @@ absl::StatusOr<mesos::v1::scheduler::Call> ParseCall(
 }
 
 }  // namespace
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* SchedulerService::Subscribe(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  absl::StatusOr<mesos::v1::scheduler::Call> call = ParseCall(*request);
+  std::string stream_id = RandomUuid();
+  // Before any write: the metadata goes out with the first event.
+  context->AddInitialMetadata(kStreamIdMetadata, stream_id);
+  Master* master = master_;
+  EventLoop* loop = loop_;
+  auto closed = [loop, master, stream_id] {
+    loop->Post(
+        [master, stream_id] { master->OnSubscriptionClosed(stream_id); });
+  };
+  // A subscriber that stops reading is disconnected as soon as its queue
+  // overflows, not when gRPC finally tears the call down.
+  auto [reactor, stream] = SchedulerStream::Create(max_queued_, closed, closed);
+  if (!call.ok()) {
+    LOG(WARNING) << "Rejecting a subscription from " << context->peer() << ": "
+                 << call.status().message();
+    stream->Close(ToGrpcStatus(call.status()));
+    return reactor;
+  }
+  loop_->Post([master, call = std::move(*call), stream = std::move(stream),
+               stream_id] { master->Subscribe(call, stream, stream_id); });
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* SchedulerService::Call(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,

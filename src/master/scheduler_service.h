@@ -2,9 +2,10 @@
 // Subscribe opens a bounded event stream (a framework that falls
 // `max_queued` events behind is disconnected), sends the stream id as
 // initial metadata `mesos-stream-id` and hands the stream to the master's
-// loop. Call parses the request itself (so that bytes that are not a
-// `mesos.v1.scheduler.Call` get INVALID_ARGUMENT with a message, not gRPC's
-// bare answer), posts to the loop and finishes the RPC from there.
+// loop. Both methods parse the request themselves (so that bytes that are
+// not a `mesos.v1.scheduler.Call` get INVALID_ARGUMENT with a message, not
+// gRPC's bare answer); Call posts to the loop and finishes the RPC from
+// there.
 //
 // Thread rule: handlers run on gRPC threads and only post to the loop.
 #ifndef AGORA_MASTER_SCHEDULER_SERVICE_H_
@@ -21,15 +22,18 @@ namespace agora {
 inline constexpr char kStreamIdMetadata[] = "mesos-stream-id";
 
 class SchedulerService final
-    : public agora::v1::Scheduler::WithRawCallbackMethod_Call<
-          agora::v1::Scheduler::CallbackService> {
+    : public agora::v1::Scheduler::WithRawCallbackMethod_Subscribe<
+          agora::v1::Scheduler::WithRawCallbackMethod_Call<
+              agora::v1::Scheduler::CallbackService>> {
  public:
   // `loop` and `master` must outlive the gRPC server.
   SchedulerService(EventLoop* loop, Master* master, size_t max_queued);
 
-  grpc::ServerWriteReactor<mesos::v1::scheduler::Event>* Subscribe(
+  // The request is a serialized `mesos.v1.scheduler.Call`; the stream
+  // carries serialized `mesos.v1.scheduler.Event`s.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(
       grpc::CallbackServerContext* context,
-      const mesos::v1::scheduler::Call* call) override;
+      const grpc::ByteBuffer* request) override;
 
   // The request is a serialized `mesos.v1.scheduler.Call`; the response an
   // (empty) `agora.v1.CallResponse`.

@@ -3,11 +3,14 @@
 // conditions with deadlines.
 #include "agent/agent.h"
 
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "isolation/isolation_config.h"
 #include "isolation/posix_launcher.h"
 #include "nlohmann/json.hpp"
 
@@ -98,6 +102,7 @@ class AgentTest : public ::testing::Test {
     o.executor_environment = AgentEnvironmentForExecutors();
     o.executor_registration_timeout = registration_timeout_;
     o.flags = {{"master", o.master}};
+    if (configure_) configure_(o);
     agent_ = std::make_unique<Agent>(
         o, std::make_unique<StandaloneDetector>(o.master),
         std::make_unique<PosixLauncher>());
@@ -123,11 +128,19 @@ class AgentTest : public ::testing::Test {
     ASSERT_TRUE(master_.Send(reply));
   }
 
-  void RunTask(const std::string& id, const std::string& shell_command) {
+  // The agent switches to the framework's user (--switch_user): use ours.
+  static std::string CurrentUser() {
+    struct passwd* pw = getpwuid(geteuid());
+    return pw != nullptr ? pw->pw_name : "";
+  }
+
+  void RunTask(const std::string& id, const std::string& shell_command,
+               const std::function<void(mesos::v1::TaskInfo*)>& edit = {},
+               const std::string& user = CurrentUser()) {
     MasterMessage m;
     auto* run = m.mutable_run_task();
     auto* fw = run->mutable_framework();
-    fw->set_user("test");
+    fw->set_user(user);
     fw->set_name("agent-test");
     fw->mutable_id()->set_value(kFrameworkId);
     auto* task = run->mutable_task();
@@ -139,6 +152,7 @@ class AgentTest : public ::testing::Test {
     cpus->set_name("cpus");
     cpus->set_type(mesos::v1::Value::SCALAR);
     cpus->mutable_scalar()->set_value(0.5);
+    if (edit) edit(task);
     ASSERT_TRUE(master_.Send(m));
   }
 
@@ -190,6 +204,7 @@ class AgentTest : public ::testing::Test {
   std::string dir_;
   std::string executor_path_;
   absl::Duration registration_timeout_ = absl::Minutes(1);
+  std::function<void(AgentOptions&)> configure_;
   FakeAgentMaster master_;
   std::unique_ptr<Agent> agent_;
   agora::internal::RegisterAgent registration_;
@@ -228,6 +243,136 @@ TEST_F(AgentTest, RunsACommandTaskToCompletion) {
   EXPECT_EQ(finished.latest_state(), mesos::v1::TASK_FINISHED);
   EXPECT_EQ(finished.status().message(), "Command exited with status 0");
   EXPECT_THAT(ReadAll(Sandbox("echo-task") + "/stdout"), HasSubstr("hello\n"));
+}
+
+TEST_F(AgentTest, UnknownUserFailsTheTaskWithTheReason) {
+  StartAgent();
+  Register();
+  RunTask("nouser", "true", {}, "no-such-user-agora");
+  StatusUpdate failed = NextUpdate("nouser");
+  EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED);
+  EXPECT_EQ(failed.status().reason(),
+            mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_THAT(failed.status().message(),
+              HasSubstr("user 'no-such-user-agora' does not exist"));
+}
+
+TEST_F(AgentTest, BadResourcesFailTheTaskWithTheReason) {
+  StartAgent();
+  Register();
+  auto add = [](mesos::v1::TaskInfo* t, const char* name, double v) {
+    auto* r = t->add_resources();
+    r->set_name(name);
+    r->set_type(mesos::v1::Value::SCALAR);
+    r->mutable_scalar()->set_value(v);
+  };
+  RunTask("toobig", "true",
+          [&](mesos::v1::TaskInfo* t) { add(t, "mem", 4096); });
+  RunTask("nan", "true",
+          [&](mesos::v1::TaskInfo* t) { add(t, "mem", std::nan("")); });
+  RunTask("below", "true", [&](mesos::v1::TaskInfo* t) {
+    add(t, "mem", 64);
+    (*t->mutable_limits())["mem"].set_value(16);
+  });
+  for (const auto& [task, text] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"toobig", "the agent has 1024 MB"},
+           {"nan", "finite non-negative"},
+           {"below", "is below its request"}}) {
+    StatusUpdate failed = NextUpdate(task);
+    EXPECT_EQ(failed.status().state(), mesos::v1::TASK_FAILED) << task;
+    EXPECT_EQ(failed.status().reason(),
+              mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED)
+        << task;
+    EXPECT_THAT(failed.status().message(), HasSubstr(text)) << task;
+  }
+}
+
+TEST_F(AgentTest, MonitorStatisticsReportsPosixUsage) {
+  StartAgent();
+  Register();
+  RunTask("sleeper", "sleep 30");
+  EXPECT_EQ(NextUpdate("sleeper").status().state(), mesos::v1::TASK_STARTING);
+  EXPECT_EQ(NextUpdate("sleeper").status().state(), mesos::v1::TASK_RUNNING);
+  nlohmann::json stats = GetJson("/monitor/statistics");
+  ASSERT_TRUE(stats.is_array()) << stats;
+  ASSERT_EQ(stats.size(), 1u) << stats;
+  EXPECT_EQ(stats[0]["executor_id"], "sleeper");
+  EXPECT_EQ(stats[0]["framework_id"], kFrameworkId);
+  const nlohmann::json& s = stats[0]["statistics"];
+  // The executor's 0.1 cpus and 32 MB are part of the container.
+  EXPECT_DOUBLE_EQ(s["cpus_limit"].get<double>(), 0.6);
+  EXPECT_EQ(s["mem_limit_bytes"].get<uint64_t>(), 32u << 20);
+  EXPECT_GT(s["mem_rss_bytes"].get<uint64_t>(), 0u);
+  EXPECT_GE(s["processes"].get<int>(), 2);  // Executor, sh/sleep.
+  EXPECT_TRUE(s.contains("cpus_user_time_secs"));
+  EXPECT_TRUE(s.contains("timestamp"));
+  nlohmann::json metrics = GetJson("/metrics/snapshot");
+  EXPECT_EQ(metrics["containerizer/mesos/containers_running"], 1.0);
+  EXPECT_GT(metrics["containerizer/mesos/mem_total_bytes"].get<double>(), 0);
+  EXPECT_EQ(metrics["containerizer/mesos/container_destroy_errors"], 0.0);
+  nlohmann::json state = GetJson("/state");
+  EXPECT_THAT(state["isolation"].get<std::string>(),
+              HasSubstr("posix/cpu,posix/mem"));
+}
+
+TEST_F(AgentTest, SwitchesToTheFrameworkUserAndOwnsTheSandbox) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  struct passwd* nobody = getpwnam("nobody");
+  if (nobody == nullptr) GTEST_SKIP() << "no user 'nobody'";
+  ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);  // nobody reaches the socket.
+  StartAgent();
+  Register();
+  RunTask("as-nobody", "id -u > \"$MESOS_SANDBOX/uid\"", {}, "nobody");
+  std::vector<StatusUpdate> updates = UpdatesUntilTerminal("as-nobody");
+  ASSERT_FALSE(updates.empty());
+  EXPECT_EQ(updates.back().status().state(), mesos::v1::TASK_FINISHED)
+      << updates.back().status().message();
+  EXPECT_EQ(ReadAll(Sandbox("as-nobody") + "/uid"),
+            absl::StrCat(nobody->pw_uid, "\n"));
+  struct stat st;
+  ASSERT_EQ(stat((Sandbox("as-nobody") + "/").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody->pw_uid);
+}
+
+TEST_F(AgentTest, PidNamespaceAndPrivateTmpIsolators) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for namespaces";
+  configure_ = [](AgentOptions& o) {
+    o.isolation = *ParseIsolation("posix/cpu,namespaces/pid,filesystem/linux");
+  };
+  {
+    // A work_dir under /tmp is refused: the private /tmp would hide it.
+    AgentOptions o;
+    o.master = master_.address();
+    o.ip = "127.0.0.1";
+    o.port = 0;
+    o.http_port = 0;
+    o.work_dir = dir_;
+    configure_(o);
+    Agent refused(o, std::make_unique<StandaloneDetector>(o.master),
+                  std::make_unique<PosixLauncher>());
+    absl::Status st = refused.Start();
+    EXPECT_THAT(st.message(), HasSubstr("must not be under /tmp"));
+  }
+  // So this agent works in /var/tmp.
+  ASSERT_EQ(system(("rm -rf '" + dir_ + "'").c_str()), 0);
+  char tmpl[] = "/var/tmp/agora-agent-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  dir_ = tmpl;
+  StartAgent();
+  Register();
+  std::string marker = absl::StrCat("agora-agent-test-", getpid());
+  RunTask("ns", "echo $PPID > \"$MESOS_SANDBOX/ppid\"; touch /tmp/" + marker);
+  std::vector<StatusUpdate> updates = UpdatesUntilTerminal("ns");
+  ASSERT_FALSE(updates.empty());
+  EXPECT_EQ(updates.back().status().state(), mesos::v1::TASK_FINISHED)
+      << updates.back().status().message();
+  // The executor is pid 1 of the container's pid namespace.
+  EXPECT_EQ(ReadAll(Sandbox("ns") + "/ppid"), "1\n");
+  EXPECT_EQ(access((Sandbox("ns") + "/tmp/" + marker).c_str(), F_OK), 0);
+  EXPECT_NE(access(("/tmp/" + marker).c_str(), F_OK), 0);
+  EXPECT_THAT(GetJson("/state")["isolation"].get<std::string>(),
+              HasSubstr("pid namespace; private /tmp"));
 }
 
 TEST_F(AgentTest, FailingCommandIsTaskFailedWithItsStatus) {

@@ -634,6 +634,74 @@ TEST_F(MasterContractTest, MalformedProtobufIsRejectedAndStateUntouched) {
   EXPECT_TRUE(framework->Send(Simple(Call::REVIVE)).ok());
 }
 
+// Sends `bytes` as the request of agora.v1.Scheduler/Subscribe and reads
+// the stream to its end.
+grpc::Status SubscribeRawBytes(const std::string& address,
+                               const std::string& bytes, int* events) {
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  grpc::Slice slice(bytes.data(), bytes.size());
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::internal::RpcMethod method("/agora.v1.Scheduler/Subscribe",
+                                   grpc::internal::RpcMethod::SERVER_STREAMING);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          channel.get(), method, &context, request));
+  grpc::ByteBuffer event;
+  *events = 0;
+  while (reader->Read(&event)) ++(*events);
+  return reader->Finish();
+}
+
+TEST_F(MasterContractTest, MalformedSubscribeIsRejectedWithAMessage) {
+  StartMaster();
+  int events = -1;
+  grpc::Status garbage =
+      SubscribeRawBytes(server_->grpc_address(), "\x12\x64\x01\x02", &events);
+  EXPECT_EQ(garbage.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(garbage.error_message(),
+                                "not a valid mesos.v1.scheduler.Call"))
+      << garbage.error_message();
+  EXPECT_EQ(events, 0);
+  // FrameworkInfo without its required user and name.
+  Call subscribe = Simple(Call::SUBSCRIBE);
+  subscribe.mutable_subscribe()->mutable_framework_info();
+  grpc::Status partial = SubscribeRawBytes(
+      server_->grpc_address(), subscribe.SerializePartialAsString(), &events);
+  EXPECT_EQ(partial.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(partial.error_message(), "framework_info"))
+      << partial.error_message();
+  EXPECT_EQ(State()["frameworks"].size(), 0u);
+  // The same bytes, well formed, subscribe.
+  *subscribe.mutable_subscribe()->mutable_framework_info() =
+      TestFrameworkInfo("raw");
+  auto channel = grpc::CreateChannel(server_->grpc_address(),
+                                     grpc::InsecureChannelCredentials());
+  grpc::ClientContext context;
+  grpc::Slice slice(subscribe.SerializeAsString());
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::internal::RpcMethod method("/agora.v1.Scheduler/Subscribe",
+                                   grpc::internal::RpcMethod::SERVER_STREAMING);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          channel.get(), method, &context, request));
+  grpc::ByteBuffer first;
+  ASSERT_TRUE(reader->Read(&first));
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(first.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  Event subscribed;
+  ASSERT_TRUE(subscribed.ParseFromString(bytes));
+  EXPECT_EQ(subscribed.type(), Event::SUBSCRIBED);
+  context.TryCancel();
+}
+
 size_t ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
   size_t pages = 0, resident = 0;
