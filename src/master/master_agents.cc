@@ -95,6 +95,7 @@ void Master::RegisterAgent(const std::shared_ptr<AgentConnection>& link,
   mesos::v1::AgentInfo info = message.agent_info();
   info.clear_id();
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
+  if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
   AgentId id = agents_.NextId();
   info.mutable_id()->set_value(id.value());
@@ -124,6 +125,7 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
     return RefuseAgent(link, absl::FailedPreconditionError(kAgentGoneMessage));
   }
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
+  if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
   const bool unreachable = registrar_.UnreachableSince(id.value()).has_value();
   const bool recovered = IsRecoveredAgent(id);

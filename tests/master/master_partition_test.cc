@@ -467,10 +467,11 @@ TEST_F(MasterPartitionTest, OperatorCallErrorsAreSpecific) {
   grpc::Status untyped = Operator(call, &response);
   EXPECT_EQ(untyped.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
-  call.set_type(OperatorCall::GET_QUOTA);
+  call.set_type(OperatorCall::GET_MAINTENANCE_STATUS);
   grpc::Status later = Operator(call, &response);
   EXPECT_EQ(later.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_TRUE(absl::StrContains(later.error_message(), "GET_QUOTA"));
+  EXPECT_TRUE(
+      absl::StrContains(later.error_message(), "GET_MAINTENANCE_STATUS"));
 }
 
 TEST_F(MasterPartitionTest, OperatorReadCallsDescribeTheCluster) {
