@@ -70,6 +70,9 @@ struct ChildSetup {
   bool mount_proc = false;
   const char* private_tmp = nullptr;
   const LaunchSpec::User* user = nullptr;
+  // The program, opened before the child changes its mounts: a private
+  // /tmp must not hide a binary that lives under the host's /tmp.
+  int program_fd = -1;
 };
 struct ChildFailure {
   int step;
@@ -195,7 +198,11 @@ absl::Status OpenOutput(const std::string& path, Fd* fd) {
       if (fd != report) fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
   }
-  execve(program, argv, envp);
+  if (setup.program_fd >= 0) {
+    syscall(SYS_execveat, setup.program_fd, "", argv, envp, AT_EMPTY_PATH);
+  } else {
+    execve(program, argv, envp);
+  }
   fail(kExec);
   _exit(127);  // Not reached.
 }
@@ -402,6 +409,15 @@ absl::StatusOr<pid_t> PosixLauncher::Launch(const LaunchSpec& spec,
   setup.private_tmp =
       spec.private_tmp.empty() ? nullptr : spec.private_tmp.c_str();
   setup.user = spec.user ? &*spec.user : nullptr;
+  Fd program_fd;
+  if (setup.mount_ns) {
+    program_fd.reset(open(program.c_str(), O_PATH | O_CLOEXEC));
+    if (program_fd.get() < 0) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("launch: failed to open '", program, "'"));
+    }
+    setup.program_fd = program_fd.get();
+  }
   uint64_t ns_flags = (spec.new_pid_namespace ? CLONE_NEWPID : 0) |
                       (setup.mount_ns ? CLONE_NEWNS : 0);
   Fd cgroup_dir, cgroup_procs;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -302,6 +303,36 @@ TEST_F(CgroupsKernelTest, PrivateTmpIsTheGivenDirectory) {
   ASSERT_EQ(l.status.get(), 0);
   EXPECT_EQ(access((tmp + "/" + marker).c_str(), F_OK), 0);
   EXPECT_NE(access(("/tmp/" + marker).c_str(), F_OK), 0);
+}
+
+// The program is opened before the child mounts its private /tmp, so a
+// binary that lives under the host's /tmp (a build tree cloned there) still
+// starts.
+TEST_F(CgroupsKernelTest, PrivateTmpDoesNotHideAProgramUnderTmp) {
+  char host_dir[] = "/tmp/agora-program-XXXXXX";
+  ASSERT_NE(mkdtemp(host_dir), nullptr);
+  std::string program = std::string(host_dir) + "/sh";
+  std::error_code ec;
+  std::filesystem::copy_file(std::filesystem::canonical("/bin/sh"), program,
+                             ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_EQ(chmod(program.c_str(), 0755), 0);
+  std::string tmp = dir_ + "/tmp2";
+  ASSERT_EQ(mkdir(tmp.c_str(), 01777), 0);
+  PosixLauncher launcher;
+  LaunchSpec spec;
+  spec.private_tmp = tmp;
+  spec.program = program;
+  spec.argv = {"sh", "-c", "echo ran > /tmp/ran"};  // The private /tmp.
+  spec.env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}};
+  auto exit = std::make_shared<std::promise<int>>();
+  std::future<int> status = exit->get_future();
+  absl::StatusOr<pid_t> pid =
+      launcher.Launch(spec, [exit](pid_t, int s) { exit->set_value(s); });
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  EXPECT_EQ(status.get(), 0);
+  EXPECT_EQ(Slurp(tmp + "/ran"), "ran\n");
+  std::filesystem::remove_all(host_dir, ec);
 }
 
 TEST_F(CgroupsKernelTest, SwitchesUser) {
