@@ -100,6 +100,8 @@ absl::Status Agent::Start() {
   CHECK(!started_) << "Agent::Start called twice";
   started_ = true;
   start_time_ = absl::Now();
+  total_ = options_.resources;
+  if (absl::Status s = RecoverCheckpointedResources(); !s.ok()) return s;
   if (options_.isolation.Has("filesystem/linux") &&
       (options_.work_dir == "/tmp" ||
        absl::StartsWith(options_.work_dir, "/tmp/"))) {
@@ -231,6 +233,7 @@ void Agent::OnLinkConnected() {
                       mesos::v1::AgentInfo::Capability::HIERARCHICAL_ROLE}) {
       r->add_capabilities()->set_type(type);
     }
+    *r->mutable_checkpointed_resources() = ToProto(checkpointed_);
     LOG(INFO) << "Registering with the master at " << *link_.master();
   } else {
     *m.mutable_reregister_agent() = ReregistrationMessage();
@@ -251,6 +254,7 @@ agora::internal::ReregisterAgent Agent::ReregistrationMessage() const {
                     mesos::v1::AgentInfo::Capability::HIERARCHICAL_ROLE}) {
     r.add_capabilities()->set_type(type);
   }
+  *r.mutable_checkpointed_resources() = ToProto(checkpointed_);
   for (const auto& [fid, framework] : containers_.frameworks()) {
     *r.add_frameworks() = framework.info;
     for (const auto& [eid, executor] : framework.executors) {
@@ -317,6 +321,8 @@ void Agent::OnMasterMessage(const MasterMessage& message) {
       return containers_.ShutdownExecutor(
           message.shutdown_executor().framework_id(),
           message.shutdown_executor().executor_id());
+    case M::kCheckpointResources:
+      return OnCheckpointResources(message.checkpoint_resources());
     case M::kShutdownAgent:
       LOG(INFO) << "Asked to shut down by the master: "
                 << message.shutdown_agent().message();

@@ -87,6 +87,11 @@ class Agent {
   void SendToMaster(agora::internal::AgentMessage message);
   agora::internal::ReregisterAgent ReregistrationMessage() const;
   void CreateAgentDirectories();
+  // agent_checkpoint.cc: loads the checkpointed resources (before Start()
+  // binds anything); FailedPrecondition when they do not fit --resources.
+  absl::Status RecoverCheckpointedResources();
+  void OnCheckpointResources(
+      const agora::internal::CheckpointResources& message);
 
   absl::Status StartGrpc();
   absl::Status StartHttp();
@@ -123,6 +128,10 @@ class Agent {
 
   // Loop state.
   mesos::v1::AgentInfo info_;  // Has an id once registered.
+  // Dynamically reserved resources (checkpointed), and --resources with
+  // them applied.
+  Resources checkpointed_;
+  Resources total_;
   std::optional<mesos::v1::MasterInfo> master_info_;
   bool registered_ = false;
   absl::Duration ping_timeout_;

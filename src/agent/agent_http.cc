@@ -255,6 +255,18 @@ std::string Agent::StateJson() const {
       {"isolation", IsolationSummary()},
       {"frameworks", frameworks},
       {"completed_frameworks", completed}};
+  // Reservations as Mesos's agent reports them, from the total with the
+  // checkpointed dynamic reservations.
+  std::map<std::string, Resources> reserved;
+  for (const Resource& r : total_.items()) {
+    if (!r.IsUnreserved()) reserved[r.ReservationRole()] += r;
+  }
+  json reserved_json = json::object();
+  for (const auto& [role, resources] : reserved) {
+    reserved_json[role] = ResourcesJson(ToProto(resources));
+  }
+  j["reserved_resources"] = std::move(reserved_json);
+  j["unreserved_resources"] = ResourcesJson(ToProto(total_.Unreserved()));
   return j.dump();
 }
 

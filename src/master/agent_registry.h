@@ -60,6 +60,12 @@ struct Agent {
   // (master/slave_unreachable_scheduled); a pong cancels it.
   bool unreachable_scheduled = false;
 
+  // KILLs asked for while the agent was disconnected, by (framework, task);
+  // sent when it reregisters, for tasks it still runs (Mesos's
+  // killedTasks).
+  std::map<std::pair<std::string, std::string>, internal::MasterMessage>
+      pending_kills;
+
   bool connected() const { return link != nullptr; }
   // Queues `message` on the link; false when disconnected or it failed.
   bool Send(internal::MasterMessage message) const;

@@ -47,6 +47,24 @@ DEFINE_int32(max_completed_tasks_per_framework, 1000,
              "Completed tasks kept per framework for /state and /frameworks");
 DEFINE_string(hostname, "",
               "Hostname to advertise; defaults to the machine's hostname");
+DEFINE_string(weights, "",
+              "Role weights, 'role=weight,role=weight' (used when the "
+              "registry holds no weights)");
+DEFINE_string(min_allocatable_resources, "cpus:0.01|mem:32",
+              "Sets of resource quantities, 'cpus:1;mem:32|disk:1': an offer "
+              "must hold at least one whole set");
+DEFINE_string(fair_sharing_excluded_resource_names, "",
+              "Comma-separated resource names (e.g. gpus) left out of DRF "
+              "shares");
+DEFINE_bool(filter_gpu_resources, true,
+            "Offer agents with GPUs only to frameworks with the "
+            "GPU_RESOURCES capability");
+DEFINE_double(allocator_agent_recovery_factor, 0.8,
+              "After a failover with quotas, the fraction of known agents "
+              "that must reregister before offers are made");
+DEFINE_string(allocator_recovery_timeout, "10mins",
+              "After a failover with quotas, the longest offers wait for "
+              "agents to reregister");
 
 namespace {
 
@@ -116,6 +134,19 @@ absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
       static_cast<size_t>(FLAGS_max_completed_frameworks);
   options.max_completed_tasks_per_framework =
       static_cast<size_t>(FLAGS_max_completed_tasks_per_framework);
+  agora::AllocatorFlagValues allocator;
+  allocator.weights = FLAGS_weights;
+  allocator.min_allocatable_resources = FLAGS_min_allocatable_resources;
+  allocator.fair_sharing_excluded_resource_names =
+      FLAGS_fair_sharing_excluded_resource_names;
+  allocator.filter_gpu_resources = FLAGS_filter_gpu_resources;
+  allocator.allocator_agent_recovery_factor =
+      FLAGS_allocator_agent_recovery_factor;
+  allocator.allocator_recovery_timeout = FLAGS_allocator_recovery_timeout;
+  if (absl::Status s = agora::ApplyAllocatorFlags(allocator, &options);
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s = agora::ValidateMasterOptions(options); !s.ok()) {
     return s;
   }

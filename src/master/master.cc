@@ -20,6 +20,11 @@ AllocatorOptions MakeAllocatorOptions(const MasterOptions& options) {
   AllocatorOptions out;
   out.allocation_interval = options.allocation_interval;
   out.shuffle_agents = options.shuffle_agents;
+  out.min_allocatable_resources = options.min_allocatable_resources;
+  out.fair_sharing_excluded_resource_names =
+      options.fair_sharing_excluded_resource_names;
+  out.filter_gpu_resources = options.filter_gpu_resources;
+  out.agent_recovery_factor = options.allocator_agent_recovery_factor;
   return out;
 }
 
@@ -45,6 +50,7 @@ Master::~Master() = default;
 
 absl::Status Master::Recover() {
   absl::Status status = registrar_.Recover();
+  if (status.ok()) status = RecoverRoles();
   if (status.ok()) {
     LOG(INFO) << "Master " << master_id_ << " recovered registry ("
               << registrar_.Describe() << ") with "
@@ -67,6 +73,17 @@ void Master::Start(const std::string& ip, int grpc_port) {
   address->set_port(grpc_port);
   allocation_timer_ = loop_->PostAfter(options_.allocation_interval,
                                        [this] { OnAllocationTimer(); });
+  if (allocator_.paused()) {
+    // Recovered quotas: offers wait for the agents, at most this long.
+    allocator_recovery_timer_ =
+        loop_->PostAfter(options_.allocator_recovery_timeout, [this] {
+          allocator_recovery_timer_ = 0;
+          if (allocator_.paused()) {
+            LOG(INFO) << "Allocator recovery timed out; making offers";
+            allocator_.Resume();
+          }
+        });
+  }
   if (registrar_.state().agents_size() > 0) {
     reregister_timer_ =
         loop_->PostAfter(options_.agent_reregister_timeout,
@@ -80,6 +97,7 @@ void Master::Shutdown() {
   shut_down_ = true;
   LOG(INFO) << "Master " << master_id_ << " shutting down";
   loop_->Cancel(allocation_timer_);
+  if (allocator_recovery_timer_ != 0) loop_->Cancel(allocator_recovery_timer_);
   loop_->Cancel(reregister_timer_);
   const absl::Status bye = absl::UnavailableError("master is shutting down");
   for (const auto& [id, framework] : frameworks_.all()) {

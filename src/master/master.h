@@ -22,6 +22,7 @@
 #include "allocator/allocator.h"
 #include "common/event_loop.h"
 #include "common/metrics.h"
+#include "common/resources_proto.h"
 #include "master/agent_registry.h"
 #include "master/framework_registry.h"
 #include "master/master_options.h"
@@ -96,6 +97,34 @@ class Master {
   std::shared_ptr<const StateSnapshot> Snapshot();
   std::map<std::string, double> MetricsSnapshot() const;
 
+  // --- Operator (master_roles.cc, master_operations.cc) ----------------------
+  // UPDATE_WEIGHTS: valid roles, weights > 0 and finite (InvalidArgument
+  // otherwise, nothing changes); persisted first (the registry's error
+  // otherwise), then given to the allocator. Other roles keep theirs.
+  absl::Status UpdateWeights(const std::map<std::string, double>& weights);
+  // GET_WEIGHTS.
+  std::map<std::string, double> Weights() const;
+  // UPDATE_QUOTA, all or nothing: every config is checked first
+  // (top-level roles only, guarantee <= limit, no role twice; unless
+  // `force`, the role's consumption without outstanding offers within the
+  // new limits and the guarantees within the cluster's capacity), then all
+  // are persisted and applied, and offers are rescinded so that roles stay
+  // within their new limits and guarantees can be met. A default Quota
+  // removes the role's quota.
+  absl::Status UpdateQuota(
+      const std::vector<std::pair<std::string, Quota>>& configs, bool force);
+  // GET_QUOTA.
+  std::map<std::string, Quota> Quotas() const;
+  // RESERVE_RESOURCES / UNRESERVE_RESOURCES on `agent`: `resources`
+  // without allocation info, as they will be (reserve) or are (unreserve).
+  // Offers on the agent are rescinded first; FailedPrecondition when the
+  // resources are in use (nothing changes then), NotFound for an unknown
+  // agent, InvalidArgument for bad resources.
+  absl::Status ReserveResources(const AgentId& agent,
+                                const ProtoResources& resources);
+  absl::Status UnreserveResources(const AgentId& agent,
+                                  const ProtoResources& resources);
+
  private:
   // master_frameworks.cc
   absl::Status ValidateSubscribe(const SchedulerCall& call) const;
@@ -168,6 +197,34 @@ class Master {
                     const std::string& error);
   void LaunchTasks(Framework* framework, const SchedulerCall::Accept& accept);
   void LaunchTask(Framework* framework, Agent* agent, ValidatedTask launch);
+
+  // master_operations.cc
+  // RESERVE or UNRESERVE from an ACCEPT on the offers in `context`:
+  // validated as Mesos does, applied to the allocation, the context's
+  // available resources and the agent's total, and checkpointed on the
+  // agent. An invalid operation is dropped with a warning.
+  void ApplyOfferOperation(Framework* framework, Agent* agent,
+                           const mesos::v1::Offer::Operation& operation,
+                           TaskLaunchContext* context);
+  // Applies `conversion` (without allocation roles) to the agent's total
+  // and sends the agent its new checkpoint.
+  void ConvertAgentTotal(Agent* agent, const ResourceConversion& conversion);
+  absl::Status ApplyOperatorConversion(const AgentId& id,
+                                       const ResourceConversion& conversion);
+  // The agent's total: its info's resources with `checkpointed` applied.
+  static absl::StatusOr<Resources> AgentTotal(
+      const Resources& info_resources, const ProtoResources& checkpointed);
+
+  // master_operator_roles.cc: GET_WEIGHTS, UPDATE_WEIGHTS, GET_QUOTA,
+  // UPDATE_QUOTA, RESERVE_RESOURCES, UNRESERVE_RESOURCES.
+  absl::StatusOr<mesos::v1::master::Response> HandleRoleOperatorCall(
+      const mesos::v1::master::Call& call);
+
+  // master_roles.cc
+  // Recover(): weights and quotas from the registry (or --weights).
+  absl::Status RecoverRoles();
+  // Rescinds offers after a quota change (Mesos's best effort).
+  void RescindForQuota(const std::string& role, const Quota& quota);
 
   // master_agents.cc
   void RegisterAgent(const std::shared_ptr<AgentConnection>& link,
@@ -277,6 +334,7 @@ class Master {
   MetricsRegistry metrics_;
 
   EventLoop::TimerId allocation_timer_ = 0;
+  EventLoop::TimerId allocator_recovery_timer_ = 0;
   EventLoop::TimerId reregister_timer_ = 0;
   bool allocation_pending_ = false;
   bool shut_down_ = false;

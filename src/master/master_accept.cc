@@ -1,4 +1,5 @@
-// Master: ACCEPT with LAUNCH — offer validation, task validation, launch.
+// Master: ACCEPT — offer validation, task validation, launch; RESERVE and
+// UNRESERVE are in master_operations.cc.
 #include <set>
 #include <utility>
 
@@ -15,7 +16,9 @@ absl::Status Master::Accept(Framework* framework,
                             const SchedulerCall::Accept& accept) {
   // Request errors first: they leave every offer untouched.
   for (const Offer::Operation& operation : accept.operations()) {
-    if (operation.type() != Offer::Operation::LAUNCH) {
+    if (operation.type() != Offer::Operation::LAUNCH &&
+        operation.type() != Offer::Operation::RESERVE &&
+        operation.type() != Offer::Operation::UNRESERVE) {
       return absl::UnimplementedError(absl::StrCat(
           "accept: operation ", Offer::Operation::Type_Name(operation.type()),
           " is not supported by this master"));
@@ -122,6 +125,10 @@ void Master::LaunchTasks(Framework* framework,
   TaskLaunchContext context = TakeOffersForLaunch(framework, accept);
   Agent* agent = agents_.Find(context.agent);
   for (const Offer::Operation& operation : accept.operations()) {
+    if (operation.type() != Offer::Operation::LAUNCH) {
+      ApplyOfferOperation(framework, agent, operation, &context);
+      continue;
+    }
     for (const TaskInfo& task : operation.launch().task_infos()) {
       absl::StatusOr<ValidatedTask> launch = ValidateTask(task, context);
       if (!launch.ok()) {

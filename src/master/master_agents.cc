@@ -95,6 +95,7 @@ void Master::RegisterAgent(const std::shared_ptr<AgentConnection>& link,
   mesos::v1::AgentInfo info = message.agent_info();
   info.clear_id();
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
+  if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
   AgentId id = agents_.NextId();
   info.mutable_id()->set_value(id.value());
@@ -124,6 +125,7 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
     return RefuseAgent(link, absl::FailedPreconditionError(kAgentGoneMessage));
   }
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
+  if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
   const bool unreachable = registrar_.UnreachableSince(id.value()).has_value();
   const bool recovered = IsRecoveredAgent(id);
@@ -157,6 +159,17 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
   AdmitAgent(agent, link);
   for (const FrameworkId& framework : removed) {
     agent->Send(ShutdownFrameworkMessage(framework));
+  }
+  // Kills asked for while it was away, for the tasks it still runs.
+  std::map<std::pair<std::string, std::string>, MasterMessage> kills =
+      std::move(agent->pending_kills);
+  agent->pending_kills.clear();
+  for (auto& [key, kill] : kills) {
+    const TrackedTask* task = tasks_.Find(FrameworkId(key.first), key.second);
+    if (task == nullptr || task->agent != agent->id) continue;
+    LOG(INFO) << "Retrying the kill of task " << key.second << " of framework "
+              << key.first << " on reregistered agent " << agent->id;
+    agent->Send(std::move(kill));
   }
 }
 

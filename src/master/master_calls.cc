@@ -193,15 +193,6 @@ absl::Status Master::Kill(Framework* framework,
     return absl::OkStatus();
   }
   metrics_.Increment("master/messages_kill_task");
-  Agent* agent = agents_.Find(task->agent);
-  if (agent == nullptr || !agent->connected()) {
-    LOG(WARNING) << "Cannot kill task " << task_id << " of framework "
-                 << framework->id << " now: agent " << task->agent
-                 << " is disconnected";
-    return absl::OkStatus();
-  }
-  LOG(INFO) << "Asking agent " << agent->id << " to kill task " << task_id
-            << " of framework " << framework->id;
   internal::MasterMessage message;
   internal::KillTask* out = message.mutable_kill_task();
   out->mutable_framework_id()->set_value(framework->id.value());
@@ -211,6 +202,23 @@ absl::Status Master::Kill(Framework* framework,
   } else if (task->task.has_kill_policy()) {
     *out->mutable_kill_policy() = task->task.kill_policy();
   }
+  Agent* agent = agents_.Find(task->agent);
+  if (agent == nullptr) {
+    LOG(WARNING) << "Cannot kill task " << task_id << " of framework "
+                 << framework->id << ": agent " << task->agent
+                 << " is not known";
+    return absl::OkStatus();
+  }
+  if (!agent->connected()) {
+    LOG(WARNING) << "Cannot kill task " << task_id << " of framework "
+                 << framework->id << " now because agent " << task->agent
+                 << " is disconnected; the kill will be retried if the agent "
+                    "reregisters";
+    agent->pending_kills[{framework->id.value(), task_id}] = std::move(message);
+    return absl::OkStatus();
+  }
+  LOG(INFO) << "Asking agent " << agent->id << " to kill task " << task_id
+            << " of framework " << framework->id;
   agent->Send(std::move(message));
   return absl::OkStatus();
 }

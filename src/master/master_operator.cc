@@ -117,6 +117,13 @@ absl::StatusOr<OperatorResponse> Master::HandleOperatorCall(
       if (!status.ok()) return status;
       return response;  // Mesos answers 200 with no body.
     }
+    case OperatorCall::GET_WEIGHTS:
+    case OperatorCall::UPDATE_WEIGHTS:
+    case OperatorCall::GET_QUOTA:
+    case OperatorCall::UPDATE_QUOTA:
+    case OperatorCall::RESERVE_RESOURCES:
+    case OperatorCall::UNRESERVE_RESOURCES:
+      return HandleRoleOperatorCall(call);  // master_operator_roles.cc
     case OperatorCall::UNKNOWN:
       return absl::InvalidArgumentError("call: 'type' is missing or UNKNOWN");
     default:

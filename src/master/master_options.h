@@ -4,11 +4,15 @@
 #define AGORA_MASTER_MASTER_OPTIONS_H_
 
 #include <cstddef>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "allocator/allocator.h"
 
 namespace agora {
 
@@ -39,6 +43,22 @@ struct MasterOptions {
   size_t max_completed_tasks_per_framework = 1000;
   size_t max_completed_frameworks = 50;
 
+  // Allocator flags (master_allocator_flags.cc parses them from text).
+  // --weights: role weights set at start.
+  std::map<std::string, double> weights;
+  // --min_allocatable_resources (default cpus:0.01|mem:32).
+  std::vector<Resources> min_allocatable_resources =
+      AllocatorOptions::DefaultMinAllocatable();
+  // --fair_sharing_excluded_resource_names.
+  std::set<std::string> fair_sharing_excluded_resource_names;
+  // --filter_gpu_resources.
+  bool filter_gpu_resources = true;
+  // --allocator_agent_recovery_factor and --allocator_recovery_timeout:
+  // after a failover with quotas in the registry, offers wait until this
+  // fraction of the registry's agents is back or the timeout passes.
+  double allocator_agent_recovery_factor = 0.8;
+  absl::Duration allocator_recovery_timeout = absl::Minutes(10);
+
   // Mesos constants, not flags.
   absl::Duration heartbeat_interval = absl::Seconds(15);
   size_t max_framework_events_queued = 10000;
@@ -52,6 +72,24 @@ struct MasterOptions {
 // timeouts, max_agent_ping_timeouts < 1, a missing work_dir with the local
 // registry, ports out of range.
 absl::Status ValidateMasterOptions(const MasterOptions& options);
+
+// The allocator flags in their text form, as main.cc gets them.
+struct AllocatorFlagValues {
+  std::string weights;  // "" = none
+  std::string min_allocatable_resources = "cpus:0.01|mem:32";
+  std::string fair_sharing_excluded_resource_names;  // "" = none
+  bool filter_gpu_resources = true;
+  double allocator_agent_recovery_factor = 0.8;
+  std::string allocator_recovery_timeout = "10mins";
+};
+
+// Parses `values` into `options`. InvalidArgument naming the flag
+// ("--weights=x: ...") for a malformed value: bad roles or non-positive
+// weights, a bad resource set, an empty or invalid resource name, a
+// recovery factor outside [0, 1], a non-positive timeout. `options` is
+// untouched on error.
+absl::Status ApplyAllocatorFlags(const AllocatorFlagValues& values,
+                                 MasterOptions* options);
 
 }  // namespace agora
 

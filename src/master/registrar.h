@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "agora/internal/registry.pb.h"
+#include "allocator/allocator.h"
 #include "master/registry.h"
 #include "mesos/v1/mesos.pb.h"
 
@@ -34,6 +35,15 @@ class Registrar {
   // the state is then unchanged.
   absl::Status AdmitAgent(const mesos::v1::AgentInfo& info);
 
+  // registrar_roles.cc: weights and quotas. Both write first and change
+  // the state only when the write succeeded (back-end error otherwise).
+  // Sets the weights of the given roles (others keep theirs).
+  absl::Status UpdateWeights(const std::map<std::string, double>& weights);
+  // Sets the quotas of the given roles; a default Quota removes the role's
+  // record.
+  absl::Status UpdateQuotas(const std::map<std::string, Quota>& quotas);
+  std::map<std::string, double> Weights() const;
+  std::map<std::string, Quota> Quotas() const;
   // Moves an admitted agent to the unreachable list with `time`
   // (MarkSlaveUnreachable). NotFound when it is not admitted; the back-end's
   // error when the write failed (the state is then unchanged).

@@ -1,5 +1,6 @@
 #include "master/state_json.h"
 
+#include <map>
 #include <string>
 
 #include "absl/strings/str_join.h"
@@ -28,6 +29,69 @@ nlohmann::json ResourcesJson(const Resources& resources) {
   }
   if (!ports.empty()) out["ports"] = ports.ToString();
   return out;
+}
+
+nlohmann::json ResourcesFullJson(const Resources& resources) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Resource& r : resources.items()) {
+    nlohmann::json item = {{"name", r.name}};
+    switch (r.kind) {
+      case Resource::Kind::kScalar:
+        item["type"] = "SCALAR";
+        item["scalar"] = {{"value", r.scalar.ToDouble()}};
+        break;
+      case Resource::Kind::kRanges: {
+        item["type"] = "RANGES";
+        nlohmann::json ranges = nlohmann::json::array();
+        for (const Range& range : r.ranges.ranges()) {
+          ranges.push_back({{"begin", range.begin}, {"end", range.end}});
+        }
+        item["ranges"] = {{"range", std::move(ranges)}};
+        break;
+      }
+      case Resource::Kind::kSet:
+        item["type"] = "SET";
+        item["set"] = {{"item", r.set}};
+        break;
+    }
+    if (!r.reservations.empty()) {
+      nlohmann::json stack = nlohmann::json::array();
+      for (const Reservation& reservation : r.reservations) {
+        nlohmann::json entry = {
+            {"type", reservation.type == Reservation::Type::kStatic
+                         ? "STATIC"
+                         : "DYNAMIC"},
+            {"role", reservation.role}};
+        if (!reservation.principal.empty()) {
+          entry["principal"] = reservation.principal;
+        }
+        stack.push_back(std::move(entry));
+      }
+      item["reservations"] = std::move(stack);
+    }
+    if (r.revocable) item["revocable"] = nlohmann::json::object();
+    if (!r.allocation_role.empty()) {
+      item["allocation_info"] = {{"role", r.allocation_role}};
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+void AddReservationsJson(const Resources& total, nlohmann::json* agent) {
+  std::map<std::string, Resources> by_role;
+  for (const Resource& r : total.items()) {
+    if (!r.IsUnreserved()) by_role[r.ReservationRole()] += r;
+  }
+  nlohmann::json reserved = nlohmann::json::object();
+  nlohmann::json reserved_full = nlohmann::json::object();
+  for (const auto& [role, resources] : by_role) {
+    reserved[role] = ResourcesJson(resources);
+    reserved_full[role] = ResourcesFullJson(resources);
+  }
+  (*agent)["reserved_resources"] = std::move(reserved);
+  (*agent)["reserved_resources_full"] = std::move(reserved_full);
+  (*agent)["unreserved_resources_full"] = ResourcesFullJson(total.Unreserved());
 }
 
 nlohmann::json AttributesJson(

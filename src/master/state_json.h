@@ -17,6 +17,13 @@
 namespace agora {
 
 nlohmann::json ResourcesJson(const Resources& resources);
+// Resources as an array of mesos.v1.Resource in protobuf JSON form (the
+// "*_full" fields of /state), reservation stacks included.
+nlohmann::json ResourcesFullJson(const Resources& resources);
+// Mesos's reservation fields of an agent's /state entry for its `total`:
+// reserved_resources (role -> ResourcesJson), reserved_resources_full
+// (role -> ResourcesFullJson), unreserved_resources_full.
+void AddReservationsJson(const Resources& total, nlohmann::json* agent);
 nlohmann::json AttributesJson(
     const google::protobuf::RepeatedPtrField<mesos::v1::Attribute>& attributes);
 nlohmann::json TaskJson(const mesos::v1::Task& task);

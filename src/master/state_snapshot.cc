@@ -143,6 +143,7 @@ nlohmann::json AgentJson(const AgentSnapshot& agent, const Usage& usage) {
       {"version", agent.version},
       {"capabilities", nlohmann::json::array()},
   };
+  AddReservationsJson(agent.total, &out);
   if (agent.reregistered_time != absl::Time()) {
     out["reregistered_time"] = JsonTime(agent.reregistered_time);
   }

@@ -166,6 +166,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
                                    absl::StrCat(root, "/agent", i, ".log"));
     if (!agent.ok()) return agent.status();
     cluster->agents_.push_back(std::move(*agent));
+    cluster->agent_args_.push_back(args);
     auto agent_ports = WaitForPortFile(port_file, absl::Seconds(30));
     if (!agent_ports.ok()) {
       return absl::UnavailableError("agent did not start: " +
@@ -197,6 +198,25 @@ std::string LocalCluster::master_address() const {
 
 std::string LocalCluster::agent_work_dir(int i) const {
   return absl::StrCat(root_, "/agent", i);
+}
+
+absl::Status LocalCluster::RestartAgent(int i) {
+  agents_[i]->Signal(SIGTERM);
+  absl::StatusOr<int> code = agents_[i]->Wait(absl::Seconds(15));
+  if (!code.ok()) return code.status();
+  std::string port_file = absl::StrCat(root_, "/agent", i, ".ports");
+  ::unlink(port_file.c_str());
+  auto agent = Subprocess::Start(BinDir() + "/agora-agent", agent_args_[i],
+                                 absl::StrCat(root_, "/agent", i, "-restarted.log"));
+  if (!agent.ok()) return agent.status();
+  agents_[i] = std::move(*agent);
+  auto ports = WaitForPortFile(port_file, absl::Seconds(30));
+  if (!ports.ok()) {
+    return absl::UnavailableError("agent did not restart: " +
+                                  agents_[i]->Log());
+  }
+  agent_ports_[i] = *ports;
+  return absl::OkStatus();
 }
 
 absl::Status LocalCluster::WaitForAgents(int n, absl::Duration timeout) {

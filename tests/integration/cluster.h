@@ -82,6 +82,9 @@ class LocalCluster {
   Subprocess* master() { return master_.get(); }
   Subprocess* agent(int i = 0) { return agents_[i].get(); }
 
+  // Stops agent `i` (SIGTERM) and starts it again with the same flags and
+  // work directory; waits for its new port file. Its ports change.
+  absl::Status RestartAgent(int i = 0);
   // Waits until the master's /state lists `n` active agents.
   absl::Status WaitForAgents(int n, absl::Duration timeout = absl::Seconds(30));
 
@@ -100,6 +103,7 @@ class LocalCluster {
   Ports master_ports_;
   std::vector<std::unique_ptr<Subprocess>> agents_;
   std::vector<Ports> agent_ports_;
+  std::vector<std::vector<std::string>> agent_args_;
   int executions_ = 0;
 };
 

@@ -335,6 +335,46 @@ TEST_F(MasterPartitionTest, LinkLossLosesOnlyNonCheckpointingTasks) {
   EXPECT_EQ(Metrics()["master/cpus_used"], 1.0);
 }
 
+// A KILL for a task whose agent is disconnected (but not yet unreachable)
+// is kept and sent when the agent reregisters still running the task, with
+// the kill policy of the call (Mesos's killedTasks).
+TEST_F(MasterPartitionTest, KillWhileAgentDisconnectedIsRetriedOnReregister) {
+  StartMaster(TestMasterOptions());  // Slow health checks.
+  FakeAgent* agent = AddAgent();
+  mesos::v1::FrameworkInfo info = FrameworkInfoWith("durable", false);
+  FakeScheduler* framework = AddFramework(info);
+  LaunchRunning(framework, agent, "k1");
+  LaunchRunning(framework, agent, "k2");
+  std::string agent_id = agent->agent_id();
+  agent->Disconnect();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Metrics()["master/slaves_disconnected"] == 1.0; }));
+
+  for (const char* task : {"k1", "k2"}) {
+    Call kill;
+    kill.set_type(Call::KILL);
+    kill.mutable_kill()->mutable_task_id()->set_value(task);
+    kill.mutable_kill()
+        ->mutable_kill_policy()
+        ->mutable_grace_period()
+        ->set_nanoseconds(7000000000);
+    ASSERT_TRUE(framework->Send(kill).ok());
+  }
+
+  // Back, still running k1 only: k1's kill is retried, k2 is gone.
+  info.mutable_id()->set_value(framework->framework_id());
+  auto back = NewAgent();
+  ASSERT_TRUE(back->Reregister(ReregisterWithTask(agent_id, info, "k1")).ok());
+  auto kill = back->Take(FakeAgent::MasterMessage::kKillTask);
+  ASSERT_TRUE(kill.has_value());
+  EXPECT_EQ(kill->kill_task().task_id().value(), "k1");
+  EXPECT_EQ(kill->kill_task().kill_policy().grace_period().nanoseconds(),
+            7000000000);
+  EXPECT_FALSE(
+      back->Take(FakeAgent::MasterMessage::kKillTask, absl::Milliseconds(300))
+          .has_value());
+}
+
 TEST_F(MasterPartitionTest, DeadAgentBecomesUnreachableAfterThePingBudget) {
   StartMaster(FastHealthChecks());
   FakeAgent* agent = AddAgent();
@@ -427,10 +467,11 @@ TEST_F(MasterPartitionTest, OperatorCallErrorsAreSpecific) {
   grpc::Status untyped = Operator(call, &response);
   EXPECT_EQ(untyped.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
-  call.set_type(OperatorCall::GET_QUOTA);
+  call.set_type(OperatorCall::GET_MAINTENANCE_STATUS);
   grpc::Status later = Operator(call, &response);
   EXPECT_EQ(later.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_TRUE(absl::StrContains(later.error_message(), "GET_QUOTA"));
+  EXPECT_TRUE(
+      absl::StrContains(later.error_message(), "GET_MAINTENANCE_STATUS"));
 }
 
 TEST_F(MasterPartitionTest, OperatorReadCallsDescribeTheCluster) {
