@@ -3,6 +3,9 @@
 # against a fresh local cluster (one master, one agent, loopback, port 0).
 #   bench/e2e_execute.sh [build_dir] [instances] [repetitions] [agent resources]
 # Extra agent flags (e.g. --isolation=...) may come in AGENT_FLAGS.
+# Each run also prints the CPU time (user+system) it cost per process:
+# master, agent, the executors and their tasks (the agent's reaped
+# children), and agora-execute.
 set -euo pipefail
 BUILD_DIR=${1:-build}
 N=${2:-200}
@@ -39,12 +42,38 @@ agent_pid=$!
 wait_port_file "$root/agent.ports"
 sleep 1  # Let the agent register before timing.
 
+hz=$(getconf CLK_TCK)
+# utime+stime (or, with "children", cutime+cstime) of a pid, in ticks.
+cpu_ticks() {
+  local which=${2:-self} fields
+  fields=$(sed 's/^.*) //' "/proc/$1/stat")
+  # shellcheck disable=SC2086
+  set -- $fields
+  if [ "$which" = children ]; then echo $((${14} + ${15})); else echo $((${12} + ${13})); fi
+}
+# CPU of this shell's reaped children (agora-execute), in ticks. `times`
+# must run in this shell, not in a subshell, so it goes through a file.
+self_children_ticks() {
+  times >"$root/times"
+  awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/);
+    printf "%d\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }' \
+    hz="$hz" "$root/times"
+}
+ms() { awk -v t="$1" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.0f ms (%.1f ms/task)", t * 1000 / hz, t * 1000 / hz / n }'; }
+
 echo "agora-execute --instances=$N --command=true --resources=cpus:0.01;mem:32"
 for rep in $(seq 1 "$REPS"); do
+  m0=$(cpu_ticks "$master_pid"); a0=$(cpu_ticks "$agent_pid")
+  c0=$(cpu_ticks "$agent_pid" children)
+  self_children_ticks >"$root/e0"
   start=$(date +%s.%N)
   "$BIN/agora-execute" --master="127.0.0.1:$mport" --name="bench$rep" \
     --command=true --instances="$N" --resources="cpus:0.01;mem:32" \
     >"$root/execute$rep.log" 2>&1 || { echo "run $rep failed"; tail "$root/execute$rep.log"; exit 1; }
   end=$(date +%s.%N)
   awk -v r="$rep" -v s="$start" -v e="$end" 'BEGIN { printf "run %d: %.2f s\n", r, e - s }'
+  sleep 0.5  # Let the last executors exit and be reaped.
+  self_children_ticks >"$root/e1"
+  echo "  cpu: master $(ms $(($(cpu_ticks "$master_pid") - m0))), agent $(ms $(($(cpu_ticks "$agent_pid") - a0))),"
+  echo "       executors+tasks $(ms $(($(cpu_ticks "$agent_pid" children) - c0))), agora-execute $(ms $(($(cat "$root/e1") - $(cat "$root/e0"))))"
 done

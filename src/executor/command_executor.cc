@@ -49,6 +49,43 @@ std::string DescribeWaitStatus(int status) {
   return "terminated with unknown status";
 }
 
+// TaskState_Name(state) without its reflection: the generated function
+// builds the descriptors of all of mesos.proto on first use, milliseconds
+// of CPU in every executor process, i.e. for every task.
+const char* StateName(mesos::v1::TaskState state) {
+  switch (state) {
+    case mesos::v1::TASK_STAGING:
+      return "TASK_STAGING";
+    case mesos::v1::TASK_STARTING:
+      return "TASK_STARTING";
+    case mesos::v1::TASK_RUNNING:
+      return "TASK_RUNNING";
+    case mesos::v1::TASK_KILLING:
+      return "TASK_KILLING";
+    case mesos::v1::TASK_FINISHED:
+      return "TASK_FINISHED";
+    case mesos::v1::TASK_FAILED:
+      return "TASK_FAILED";
+    case mesos::v1::TASK_KILLED:
+      return "TASK_KILLED";
+    case mesos::v1::TASK_ERROR:
+      return "TASK_ERROR";
+    case mesos::v1::TASK_LOST:
+      return "TASK_LOST";
+    case mesos::v1::TASK_DROPPED:
+      return "TASK_DROPPED";
+    case mesos::v1::TASK_UNREACHABLE:
+      return "TASK_UNREACHABLE";
+    case mesos::v1::TASK_GONE:
+      return "TASK_GONE";
+    case mesos::v1::TASK_GONE_BY_OPERATOR:
+      return "TASK_GONE_BY_OPERATOR";
+    case mesos::v1::TASK_UNKNOWN:
+      return "TASK_UNKNOWN";
+  }
+  return "an unknown state";
+}
+
 absl::Duration GraceOf(const mesos::v1::KillPolicy& policy) {
   return absl::Nanoseconds(policy.grace_period().nanoseconds());
 }
@@ -320,7 +357,7 @@ void CommandExecutor::SendUpdate(const mesos::v1::TaskID& task,
   if (IsTerminal(state) && task_ && task.value() == task_->task_id().value()) {
     terminal_uuid_ = status->uuid();
   }
-  LOG(INFO) << "Sending " << mesos::v1::TaskState_Name(state) << " ("
+  LOG(INFO) << "Sending " << StateName(state) << " ("
             << UuidBytesToString(status->uuid()) << ") for task '"
             << task.value() << "'";
   unsent_.push_back(status->uuid());

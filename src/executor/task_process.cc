@@ -124,7 +124,7 @@ absl::StatusOr<pid_t> TaskProcess::Start(const TaskCommand& command,
             : absl::StrCat("failed to execute '", program, "'"));
   }
   pid_ = pid;
-  waiter_ = std::thread([pid, on_exit = std::move(on_exit)] {
+  waiter_ = std::thread([this, pid, on_exit = std::move(on_exit)] {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
       if (errno != EINTR) {
@@ -132,6 +132,7 @@ absl::StatusOr<pid_t> TaskProcess::Start(const TaskCommand& command,
         break;
       }
     }
+    reaped_ = true;
     on_exit(status);
   });
   return pid;
@@ -182,7 +183,8 @@ void TaskProcess::CollectDescendants() {
 
 bool TaskProcess::Signal(int signal) {
   if (pid_ <= 0) return false;
-  CollectDescendants();
+  // Descendants remembered before the reap are still signalled below.
+  if (!reaped_) CollectDescendants();
   bool group = kill(-pid_, signal) == 0;
   const pid_t self = getpid(), own_group = getpgrp();
   for (const auto& [pid, start] : descendants_) {

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <string>
@@ -67,6 +68,10 @@ class TaskProcess {
   void CollectDescendants();
 
   pid_t pid_ = 0;
+  // Set by the waiter once `pid_` is reaped: from then on no process has
+  // it as parent (its children went to init or a subreaper, and the number
+  // may belong to an unrelated new process), so /proc is not scanned.
+  std::atomic<bool> reaped_{false};
   std::thread waiter_;
   std::map<pid_t, unsigned long long> descendants_;  // pid -> start time.
 };
