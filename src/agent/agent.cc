@@ -424,7 +424,7 @@ absl::StatusOr<bool> Agent::OnStatusUpdate(
               << " is a duplicate; ignored";
     return false;
   }
-  if (IsTerminalTaskState(status.state())) {
+  if (IsTerminalState(status.state())) {
     std::string state = mesos::v1::TaskState_Name(status.state()).substr(5);
     for (char& c : state) c = static_cast<char>(tolower(c));
     metrics_.Increment("slave/tasks_" + state);

@@ -63,7 +63,7 @@ json ExecutorJson(const ExecutorRecord& e) {
   for (const auto& [id, task] : e.tasks) {
     if (e.queued.count(id)) {
       queued.push_back(TaskJson(task));
-    } else if (IsTerminalTaskState(task.state())) {
+    } else if (IsTerminalState(task.state())) {
       completed.push_back(TaskJson(task));
     } else {
       tasks.push_back(TaskJson(task));
@@ -369,7 +369,7 @@ void Agent::RegisterResourceGauges() {
         if (e.state == State::kTerminated) continue;
         all.MergeFrom(e.info.resources());
         for (const auto& [tid, t] : e.tasks) {
-          if (!IsTerminalTaskState(t.state())) all.MergeFrom(t.resources());
+          if (!IsTerminalState(t.state())) all.MergeFrom(t.resources());
         }
       }
     }

@@ -38,7 +38,7 @@ void ContainerManager::KillTask(
                     "Cannot find executor");
     return;
   }
-  if (IsTerminalTaskState(executor->tasks[tid].state())) {
+  if (IsTerminalState(executor->tasks[tid].state())) {
     LOG(WARNING) << "Ignoring kill of task '" << tid << "': already terminal";
     return;
   }
@@ -227,7 +227,7 @@ void ContainerManager::OnExecutorExited(const std::string& fid,
   bool failed_tasks = false;
   if (!framework.terminating && !terminating_) {
     for (const auto& [tid, task] : executor->tasks) {
-      failed_tasks |= !IsTerminalTaskState(task.state());
+      failed_tasks |= !IsTerminalState(task.state());
     }
     FailUnfinishedTasks(framework, *executor);
   }
@@ -247,8 +247,7 @@ void ContainerManager::FailUnfinishedTasks(FrameworkRecord& framework,
                                            ExecutorRecord& executor) {
   std::vector<mesos::v1::TaskID> unfinished;
   for (const auto& [tid, task] : executor.tasks) {
-    if (!IsTerminalTaskState(task.state()))
-      unfinished.push_back(task.task_id());
+    if (!IsTerminalState(task.state())) unfinished.push_back(task.task_id());
   }
   for (const mesos::v1::TaskID& task : unfinished) {
     SendAgentUpdate(framework.info.id(), executor.info.executor_id(), task,

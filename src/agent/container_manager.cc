@@ -597,7 +597,7 @@ absl::StatusOr<bool> ContainerManager::TakeUpdate(
   *kept = status;
   kept->clear_data();  // Bounded memory: keep the state history only.
   if (task.statuses_size() > 10) task.mutable_statuses()->DeleteSubrange(0, 1);
-  if (IsTerminalTaskState(status.state())) {
+  if (IsTerminalState(status.state())) {
     executor->queued.erase(status.task_id().value());
   }
   return true;

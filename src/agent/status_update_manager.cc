@@ -9,22 +9,6 @@
 
 namespace agora {
 
-bool IsTerminalTaskState(mesos::v1::TaskState state) {
-  switch (state) {
-    case mesos::v1::TASK_FINISHED:
-    case mesos::v1::TASK_FAILED:
-    case mesos::v1::TASK_KILLED:
-    case mesos::v1::TASK_LOST:
-    case mesos::v1::TASK_ERROR:
-    case mesos::v1::TASK_DROPPED:
-    case mesos::v1::TASK_GONE:
-    case mesos::v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 StatusUpdateManager::StatusUpdateManager(EventLoop* loop, Forward forward)
     : loop_(loop), forward_(std::move(forward)) {}
 
@@ -51,7 +35,7 @@ absl::StatusOr<StatusUpdateManager::UpdateResult> StatusUpdateManager::Update(
   stream.framework = framework;
   stream.received.insert(status.uuid());
   stream.latest_state = status.state();
-  stream.terminal_received = IsTerminalTaskState(status.state());
+  stream.terminal_received = IsTerminalState(status.state());
   stream.pending.push_back(status);
   if (stream.pending.size() == 1 && !paused_) {
     ForwardHead(key, stream);
@@ -77,7 +61,7 @@ absl::StatusOr<StatusUpdateManager::AckResult> StatusUpdateManager::Acknowledge(
                      UuidBytesToString(stream.pending.front().uuid())));
   }
   CancelRetry(stream);
-  bool terminal = IsTerminalTaskState(stream.pending.front().state());
+  bool terminal = IsTerminalState(stream.pending.front().state());
   stream.pending.pop_front();
   if (terminal) {
     // Nothing may follow a terminal update; the task is done.

@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "agora/internal/agent_link.pb.h"
 #include "common/event_loop.h"
+#include "common/task_states.h"
 #include "mesos/v1/mesos.pb.h"
 
 namespace agora {
@@ -104,10 +105,6 @@ class StatusUpdateManager {
   bool paused_ = true;
   std::map<Key, Stream> streams_;
 };
-
-// Mesos's terminal states for resource accounting: FINISHED, FAILED,
-// KILLED, LOST, ERROR, DROPPED, GONE, GONE_BY_OPERATOR.
-bool IsTerminalTaskState(mesos::v1::TaskState state);
 
 }  // namespace agora
 

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "agora/scheduler.h"
 #include "cli/execute_options.h"
+#include "common/task_states.h"
 
 namespace agora::cli {
 
@@ -36,9 +37,7 @@ inline constexpr int kExitAllFinished = 0;
 inline constexpr int kExitTaskNotFinished = 1;  // Also: bad flags.
 inline constexpr int kExitFrameworkError = 2;   // ERROR, refused, no master.
 
-// Mesos's terminal states: FINISHED, FAILED, KILLED, ERROR, LOST, DROPPED,
-// GONE, GONE_BY_OPERATOR.
-bool IsTerminalState(mesos::v1::TaskState state);
+using ::agora::IsTerminalState;
 
 // 0 when every task ended TASK_FINISHED, otherwise 1. `final_states` holds
 // the terminal state of each task.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/flags_util.h"
 #include "common/ids.h"
+#include "common/task_states.h"
 #include "glog/logging.h"
 
 namespace agora {
@@ -17,22 +18,6 @@ namespace {
 
 using mesos::v1::executor::Call;
 using mesos::v1::executor::Event;
-
-bool IsTerminal(mesos::v1::TaskState state) {
-  switch (state) {
-    case mesos::v1::TASK_FINISHED:
-    case mesos::v1::TASK_FAILED:
-    case mesos::v1::TASK_KILLED:
-    case mesos::v1::TASK_LOST:
-    case mesos::v1::TASK_ERROR:
-    case mesos::v1::TASK_DROPPED:
-    case mesos::v1::TASK_GONE:
-    case mesos::v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // Mesos's WSTRINGIFY, with the signal's name: "exited with status 3",
 // "terminated with signal SIGTERM".
@@ -354,7 +339,8 @@ void CommandExecutor::SendUpdate(const mesos::v1::TaskID& task,
   status->set_timestamp(
       absl::ToDoubleSeconds(loop_->Now() - absl::UnixEpoch()));
   status->set_uuid(RandomUuidBytes());
-  if (IsTerminal(state) && task_ && task.value() == task_->task_id().value()) {
+  if (IsTerminalState(state) && task_ &&
+      task.value() == task_->task_id().value()) {
     terminal_uuid_ = status->uuid();
   }
   LOG(INFO) << "Sending " << StateName(state) << " ("

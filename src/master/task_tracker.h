@@ -22,12 +22,10 @@
 
 #include "common/resources.h"
 #include "common/strong_id.h"
+#include "common/task_states.h"
 #include "mesos/v1/mesos.pb.h"
 
 namespace agora {
-
-// FINISHED, FAILED, KILLED, ERROR, LOST, DROPPED, GONE, GONE_BY_OPERATOR.
-bool IsTerminalState(mesos::v1::TaskState state);
 
 struct TrackedTask {
   FrameworkId framework;
