@@ -10,7 +10,7 @@
 #include "agent/agent.h"
 #include "agent/agent_resources.h"
 #include "agent/container_usage.h"
-#include "agent/operator_http.h"
+#include "common/proto_http.h"
 #include "common/proto_json.h"
 #include "common/resources_proto.h"
 #include "httplib.h"
@@ -176,22 +176,16 @@ absl::Status Agent::StartHttp() {
   return absl::OkStatus();
 }
 
-// POST /api/v1: the operator API (operator_http.h), dispatched on the loop.
+// POST /api/v1: the operator API (proto_http.h), dispatched on the loop.
 void Agent::AddOperatorApiRoutes() {
+  using mesos::v1::agent::Call;
+  using mesos::v1::agent::Response;
   http_.Post("/api/v1", [this](const httplib::Request& req) {
-    OperatorHttpRequest request;
-    if (req.has_header("Content-Type")) {
-      request.content_type = req.get_header_value("Content-Type");
-    }
-    if (req.has_header("Accept"))
-      request.accept = req.get_header_value("Accept");
-    request.has_message_content_type = req.has_header("Message-Content-Type");
-    request.has_message_accept = req.has_header("Message-Accept");
-    request.body = req.body;
-    return ServeOperatorApi(request, [this](const mesos::v1::agent::Call& c) {
-      return RunOnLoop<absl::StatusOr<mesos::v1::agent::Response>>(
-          &loop_, [this, c] { return operator_api_.Handle(c); });
-    });
+    return ServeProtoApi<Call, Response>(
+        ProtoHttpRequestOf(req), [this](const Call& call) {
+          return RunOnLoop<absl::StatusOr<Response>>(
+              &loop_, [this, call] { return operator_api_.Handle(call); });
+        });
   });
   http_.Get("/api/v1", [](const httplib::Request&) {
     return HttpResponse{405, "text/plain", "expecting 'POST' for /api/v1"};

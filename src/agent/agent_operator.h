@@ -1,7 +1,7 @@
 // AgentOperator: the agent side of the Mesos v1 operator API
 // (mesos.v1.agent.Call -> mesos.v1.agent.Response), one dispatch for both
 // transports: gRPC agora.v1.AgentOperator/Call (AgentOperatorService) and
-// HTTP POST /api/v1 (operator_http.h). Served calls: GET_HEALTH, GET_FLAGS,
+// HTTP POST /api/v1 (common/proto_http.h). Served calls: GET_HEALTH, GET_FLAGS,
 // GET_VERSION, GET_METRICS, GET_STATE, GET_CONTAINERS, GET_FRAMEWORKS,
 // GET_EXECUTORS, GET_TASKS, GET_AGENT. GET_CONTAINERS carries each
 // container's usage from container_usage.h, the figures of

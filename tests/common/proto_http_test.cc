@@ -1,9 +1,10 @@
-// POST /api/v1's media types, parsing and status codes, with a fake
-// dispatch in place of the agent loop.
-#include "agent/operator_http.h"
+// POST /api/v1's media types, parsing and status codes, with the agent's
+// Call and Response and a fake dispatch in place of the daemon's loop.
+#include "common/proto_http.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mesos/v1/agent/agent.pb.h"
 #include "nlohmann/json.hpp"
 
 namespace agora {
@@ -16,10 +17,10 @@ using ::testing::HasSubstr;
 constexpr char kJson[] = "application/json";
 constexpr char kProtobuf[] = "application/x-protobuf";
 
-class OperatorHttpTest : public ::testing::Test {
+class ProtoHttpTest : public ::testing::Test {
  protected:
-  HttpResponse Serve(OperatorHttpRequest request) {
-    return ServeOperatorApi(
+  HttpResponse Serve(ProtoHttpRequest request) {
+    return ServeProtoApi<Call, Response>(
         request,
         [this](const Call& call) -> std::optional<absl::StatusOr<Response>> {
           ++dispatched_;
@@ -29,7 +30,7 @@ class OperatorHttpTest : public ::testing::Test {
         });
   }
   HttpResponse ServeJson(const std::string& body) {
-    OperatorHttpRequest r;
+    ProtoHttpRequest r;
     r.content_type = kJson;
     r.body = body;
     return Serve(r);
@@ -47,7 +48,7 @@ class OperatorHttpTest : public ::testing::Test {
   }
 };
 
-TEST_F(OperatorHttpTest, JsonInJsonOut) {
+TEST_F(ProtoHttpTest, JsonInJsonOut) {
   HttpResponse r = ServeJson(R"({"type": "GET_HEALTH"})");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, kJson);
@@ -57,11 +58,11 @@ TEST_F(OperatorHttpTest, JsonInJsonOut) {
   EXPECT_EQ(last_.type(), Call::GET_HEALTH);
 }
 
-TEST_F(OperatorHttpTest, ProtobufInProtobufOut) {
+TEST_F(ProtoHttpTest, ProtobufInProtobufOut) {
   Call call;
   call.set_type(Call::GET_CONTAINERS);
   call.mutable_get_containers()->set_show_nested(true);
-  OperatorHttpRequest request;
+  ProtoHttpRequest request;
   request.content_type = kProtobuf;
   request.accept = kProtobuf;
   request.body = call.SerializeAsString();
@@ -75,8 +76,8 @@ TEST_F(OperatorHttpTest, ProtobufInProtobufOut) {
   EXPECT_TRUE(last_.get_containers().show_nested());
 }
 
-TEST_F(OperatorHttpTest, MediaTypeErrors) {
-  OperatorHttpRequest request;
+TEST_F(ProtoHttpTest, MediaTypeErrors) {
+  ProtoHttpRequest request;
   request.body = R"({"type": "GET_HEALTH"})";
   EXPECT_EQ(Serve(request).status, 400);  // No Content-Type.
   for (const char* type : {"text/plain", "application/recordio", "foo"}) {
@@ -100,7 +101,7 @@ TEST_F(OperatorHttpTest, MediaTypeErrors) {
   EXPECT_EQ(dispatched_, 1);  // Only the one that was answered.
 }
 
-TEST_F(OperatorHttpTest, MalformedBodiesAre400AndNeverDispatched) {
+TEST_F(ProtoHttpTest, MalformedBodiesAre400AndNeverDispatched) {
   for (const char* body :
        {"", "{", "not json", "[]", R"({"type": "NO_SUCH_CALL"})",
         R"({"type": "GET_METRICS", "get_metrics": {"timeout": {}}})"}) {
@@ -108,14 +109,14 @@ TEST_F(OperatorHttpTest, MalformedBodiesAre400AndNeverDispatched) {
     EXPECT_EQ(r.status, 400) << body;
     EXPECT_FALSE(r.body.empty()) << body;
   }
-  OperatorHttpRequest request;
+  ProtoHttpRequest request;
   request.content_type = kProtobuf;
   request.body = "\xff\xff\xff\xff garbage";
   EXPECT_EQ(Serve(request).status, 400);
   EXPECT_EQ(dispatched_, 0);
 }
 
-TEST_F(OperatorHttpTest, ErrorsMapToStatusCodes) {
+TEST_F(ProtoHttpTest, ErrorsMapToStatusCodes) {
   answer_ = absl::UnimplementedError("agent operator call PRUNE_IMAGES is ...");
   HttpResponse r = ServeJson(R"({"type": "PRUNE_IMAGES"})");
   EXPECT_EQ(r.status, 501);

@@ -1,4 +1,4 @@
-#include "agent/operator_http.h"
+#include "common/proto_http.h"
 
 #include <string>
 #include <utility>
@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/proto_json.h"
+#include "httplib.h"
 
 namespace agora {
 namespace {
@@ -66,19 +67,15 @@ double QualityOf(const std::vector<absl::string_view>& params) {
   return 1;
 }
 
-absl::StatusOr<mesos::v1::agent::Call> ParseCall(const std::string& type,
-                                                 const std::string& body) {
-  mesos::v1::agent::Call call;
-  if (type == kJson) {
-    absl::Status parsed = ProtoFromJson(body, &call);
-    if (!parsed.ok()) return parsed;
-  } else if (!call.ParseFromString(body)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("failed to parse body into mesos.v1.agent.Call: ",
-                     call.IsInitialized() ? "malformed protobuf"
-                                          : call.InitializationErrorString()));
-  }
-  return call;
+// Parses `body` of media type `type` (JSON or protobuf) into `call`.
+absl::Status ParseCall(const std::string& type, const std::string& body,
+                       google::protobuf::Message* call) {
+  if (type == kJson) return ProtoFromJson(body, call);
+  if (call->ParseFromString(body)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "failed to parse body into ", call->GetDescriptor()->full_name(), ": ",
+      call->IsInitialized() ? "malformed protobuf"
+                            : call->InitializationErrorString()));
 }
 
 }  // namespace
@@ -99,29 +96,40 @@ bool AcceptsMediaType(const std::optional<std::string>& accept,
   return best > 0 && quality > 0;
 }
 
-HttpResponse ServeOperatorApi(const OperatorHttpRequest& request,
-                              const OperatorDispatch& dispatch) {
+ProtoHttpRequest ProtoHttpRequestOf(const httplib::Request& req) {
+  ProtoHttpRequest request;
+  if (req.has_header("Content-Type")) {
+    request.content_type = req.get_header_value("Content-Type");
+  }
+  if (req.has_header("Accept")) request.accept = req.get_header_value("Accept");
+  request.has_message_content_type = req.has_header("Message-Content-Type");
+  request.has_message_accept = req.has_header("Message-Accept");
+  request.body = req.body;
+  return request;
+}
+
+std::optional<HttpResponse> ParseProtoRequest(const ProtoHttpRequest& request,
+                                              google::protobuf::Message* call,
+                                              bool* json_answer) {
   if (!request.content_type) {
     return Text(400, "expecting 'Content-Type' to be present");
   }
   std::string type = BareMediaType(*request.content_type);
   if (type != kJson && type != kProtobuf) {
-    return Text(415, absl::StrCat("expecting 'Content-Type' of ", kJson, " or ",
-                                  kProtobuf,
-                                  " (no streaming call is "
-                                  "served), got '",
-                                  *request.content_type, "'"));
+    return Text(415,
+                absl::StrCat("expecting 'Content-Type' of ", kJson, " or ",
+                             kProtobuf, " (no streaming call is served), got '",
+                             *request.content_type, "'"));
   }
   if (request.has_message_content_type) {
     return Text(415,
                 "expecting 'Message-Content-Type' to be not set for "
                 "non-streaming requests");
   }
-  std::string answer_type;
   if (AcceptsMediaType(request.accept, kJson)) {
-    answer_type = kJson;
+    *json_answer = true;
   } else if (AcceptsMediaType(request.accept, kProtobuf)) {
-    answer_type = kProtobuf;
+    *json_answer = false;
   } else {
     return Text(406, absl::StrCat("expecting 'Accept' to allow ", kJson, " or ",
                                   kProtobuf));
@@ -131,17 +139,19 @@ HttpResponse ServeOperatorApi(const OperatorHttpRequest& request,
                 "expecting 'Message-Accept' to be not set for non-streaming "
                 "responses");
   }
-  absl::StatusOr<mesos::v1::agent::Call> call = ParseCall(type, request.body);
-  if (!call.ok()) return Text(400, std::string(call.status().message()));
-  std::optional<absl::StatusOr<mesos::v1::agent::Response>> response =
-      dispatch(*call);
-  if (!response) return Text(503, "agent loop did not respond");
-  if (!response->ok()) {
-    return Text(HttpCodeOf(response->status()),
-                std::string(response->status().message()));
-  }
-  if (answer_type == kJson) return {200, kJson, ProtoToJson(**response)};
-  return {200, kProtobuf, (*response)->SerializeAsString()};
+  absl::Status parsed = ParseCall(type, request.body, call);
+  if (!parsed.ok()) return Text(400, std::string(parsed.message()));
+  return std::nullopt;
+}
+
+HttpResponse ProtoAnswer(const google::protobuf::Message& response,
+                         bool json_answer) {
+  if (json_answer) return {200, kJson, ProtoToJson(response)};
+  return {200, kProtobuf, response.SerializeAsString()};
+}
+
+HttpResponse ProtoErrorAnswer(const absl::Status& error) {
+  return Text(HttpCodeOf(error), std::string(error.message()));
 }
 
 }  // namespace agora
