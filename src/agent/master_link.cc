@@ -193,20 +193,52 @@ void MasterLink::Connect() {
   stream_ = LinkStream::Open(
       *address_,
       [this, generation](MasterMessage message) {
-        loop_->Post([this, generation, message = std::move(message)] {
-          if (generation == generation_) handlers_.on_message(message);
-        });
+        InboxItem item;
+        item.generation = generation;
+        item.message = std::move(message);
+        Deliver(std::move(item));
       },
       [this, generation](grpc::Status status) {
-        std::string reason =
+        InboxItem item;
+        item.generation = generation;
+        item.done_reason =
             status.ok() ? std::string("the master closed the stream")
                         : absl::StrCat("stream failed (",
                                        static_cast<int>(status.error_code()),
                                        "): ", status.error_message());
-        loop_->Post(
-            [this, generation, reason] { OnStreamDone(generation, reason); });
+        Deliver(std::move(item));
       });
   handlers_.on_connected();
+}
+
+void MasterLink::Deliver(InboxItem item) {
+  absl::MutexLock lock(&inbox_mu_);
+  inbox_.push_back(std::move(item));
+  if (drain_posted_) return;
+  drain_posted_ = true;
+  loop_->Post([this] { DrainOne(); });
+}
+
+void MasterLink::DrainOne() {
+  DCHECK(loop_->IsLoopThread());
+  InboxItem item;
+  {
+    absl::MutexLock lock(&inbox_mu_);
+    item = std::move(inbox_.front());
+    inbox_.pop_front();
+  }
+  if (item.message.has_value()) {
+    if (item.generation == generation_) handlers_.on_message(*item.message);
+  } else {
+    OnStreamDone(item.generation, item.done_reason);
+  }
+  absl::MutexLock lock(&inbox_mu_);
+  if (inbox_.empty()) {
+    drain_posted_ = false;
+  } else {
+    // Behind whatever else arrived meanwhile (executor calls, timers).
+    loop_->Post([this] { DrainOne(); });
+  }
 }
 
 void MasterLink::OnStreamDone(uint64_t generation, const std::string& reason) {

@@ -9,17 +9,23 @@
 // agent's business (agent.h); this class only moves messages.
 //
 // Thread rule: loop thread only, except Shutdown()/WaitClosed() as noted.
-// gRPC callbacks post to the loop; messages of a stream that was replaced
-// are dropped.
+// gRPC callbacks queue what arrives in an inbox that the loop takes one
+// item per turn from, so a burst from the master (hundreds of RunTask in
+// one offer) takes turns with the executors' calls instead of queueing
+// all of them behind it; items keep their order. Messages of a stream
+// that was replaced are dropped.
 #ifndef AGORA_AGENT_MASTER_LINK_H_
 #define AGORA_AGENT_MASTER_LINK_H_
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agora/internal/agent_link.pb.h"
 #include "common/event_loop.h"
@@ -75,6 +81,17 @@ class MasterLink {
   void ScheduleConnect(absl::Duration delay);
   void ScheduleReconnect();
   void OnStreamDone(uint64_t generation, const std::string& reason);
+  // What a stream delivered: a message, or (no message) its end.
+  struct InboxItem {
+    uint64_t generation = 0;
+    std::optional<agora::internal::MasterMessage> message;
+    std::string done_reason;
+  };
+  // Any thread: queues `item` and makes sure a drain is posted.
+  void Deliver(InboxItem item);
+  // Loop thread: handles the oldest item; posts itself again while more
+  // are waiting.
+  void DrainOne();
   absl::Duration RandomDelay(absl::Duration window);
 
   EventLoop* const loop_;
@@ -89,6 +106,9 @@ class MasterLink {
   EventLoop::TimerId connect_timer_ = 0;
   bool shut_down_ = false;
   std::mt19937_64 random_;
+  absl::Mutex inbox_mu_;
+  std::deque<InboxItem> inbox_ ABSL_GUARDED_BY(inbox_mu_);
+  bool drain_posted_ ABSL_GUARDED_BY(inbox_mu_) = false;
 };
 
 }  // namespace agora
