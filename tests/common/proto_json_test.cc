@@ -84,6 +84,13 @@ TEST(ProtoJsonTest, RejectsMalformedInput) {
     absl::Status status = ProtoFromJson(bad, &call);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
   }
+  // Deep nesting is an error, not a stack overflow.
+  std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  EXPECT_FALSE(ProtoFromJson(deep, &call).ok());
+  std::string deep_unknown = R"({"type": "GET_HEALTH", "x": )";
+  for (int i = 0; i < 100000; ++i) deep_unknown += R"({"y": )";
+  deep_unknown += "1" + std::string(100000, '}') + "}";
+  EXPECT_TRUE(ProtoFromJson(deep_unknown, &call).ok());
   mesos::v1::ResourceStatistics s;
   absl::Status missing = ProtoFromJson(R"({"processes": 1})", &s);
   EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
