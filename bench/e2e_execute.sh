@@ -3,6 +3,11 @@
 # against a fresh local cluster (one master, one agent, loopback, port 0).
 #   bench/e2e_execute.sh [build_dir] [instances] [repetitions] [agent resources]
 # Extra agent flags (e.g. --isolation=...) may come in AGENT_FLAGS.
+# CGROUPS=1 runs every container in a cgroup of its own (--launcher=linux)
+# under the first cgroup2 mount of /proc/self/mounts, in a throw-away
+# agora-bench-<pid> root: the cgroup lifecycle (create, born in, cgroup.kill,
+# rmdir) with whatever isolation the host gives (posix on a hybrid host,
+# whose cgroup2 mount has no controllers).
 # Each run also prints the CPU time (user+system) it cost per process:
 # master, agent, the executors and their tasks (the agent's reaped
 # children), and agora-execute.
@@ -13,10 +18,21 @@ REPS=${3:-3}
 AGENT_RESOURCES=${4:-cpus:2;mem:8192;disk:8192;ports:[31000-32000]}
 BIN=$(cd "$BUILD_DIR/bin" && pwd)
 root=$(mktemp -d -t agora-bench-XXXXXX)
+cg_root=""
+if [ "${CGROUPS:-0}" = 1 ]; then
+  cg_mount=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+  [ -n "$cg_mount" ] || { echo "CGROUPS=1: no cgroup2 mount" >&2; exit 1; }
+  cg_root="agora-bench-$$"
+  AGENT_FLAGS="${AGENT_FLAGS:-} --launcher=linux --cgroups_hierarchy=$cg_mount --cgroups_root=$cg_root"
+fi
 cleanup() {
   kill -TERM "${agent_pid:-}" "${master_pid:-}" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$root"
+  if [ -n "$cg_root" ]; then
+    # Containers are gone with their tasks; the agent's own cgroup stays.
+    find "$cg_mount/$cg_root" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
 
@@ -62,6 +78,7 @@ self_children_ticks() {
 ms() { awk -v t="$1" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.0f ms (%.1f ms/task)", t * 1000 / hz, t * 1000 / hz / n }'; }
 
 echo "agora-execute --instances=$N --command=true --resources=cpus:0.01;mem:32"
+grep -m1 -o 'Isolation: .*' "$root/agent.log" || true
 for rep in $(seq 1 "$REPS"); do
   m0=$(cpu_ticks "$master_pid"); a0=$(cpu_ticks "$agent_pid")
   c0=$(cpu_ticks "$agent_pid" children)

@@ -114,7 +114,7 @@ absl::Status Agent::Start() {
         "container, so --work_dir must not be under /tmp (it is ",
         options_.work_dir, ")"));
   }
-  if (options_.isolation.UsesCgroups()) {
+  if (options_.isolation.UsesCgroups() || options_.cgroups_launcher) {
     cgroup_fs_ = NewRealCgroupFs(options_.cgroups_hierarchy);
     Cgroups2Isolator::Options iso;
     iso.root = options_.cgroups_root;
@@ -125,9 +125,12 @@ absl::Status Agent::Start() {
     if (!prepared.ok()) {
       return absl::Status(
           prepared.code(),
-          absl::StrCat("cgroups isolation (--cgroups_hierarchy=",
-                       options_.cgroups_hierarchy, " --cgroups_root=",
-                       options_.cgroups_root, "): ", prepared.message()));
+          absl::StrCat(options_.isolation.UsesCgroups()
+                           ? "cgroups isolation"
+                           : "--launcher=linux (or --launcher=posix)",
+                       " (--cgroups_hierarchy=", options_.cgroups_hierarchy,
+                       " --cgroups_root=", options_.cgroups_root,
+                       "): ", prepared.message()));
     }
     containers_.set_isolator(isolator_.get());
   }
@@ -480,9 +483,10 @@ std::string Agent::IsolationSummary() const {
   if (iso.Has("filesystem/linux")) enforced.push_back("private /tmp");
   std::string where =
       isolator_ != nullptr
-          ? absl::StrCat(" in cgroup2 ",
-                         cgroup_fs_->Path(options_.cgroups_root))
-          : std::string();
+          ? absl::StrCat("; containers in cgroup2 ",
+                         cgroup_fs_->Path(options_.cgroups_root),
+                         " (launcher linux)")
+          : std::string("; launcher posix");
   return absl::StrCat(
       iso.ToString(), " -> ",
       enforced.empty()

@@ -33,6 +33,10 @@ struct AgentOptions {
   IsolationConfig isolation{{"posix/cpu", "posix/mem"}};
   std::string cgroups_hierarchy = "/sys/fs/cgroup";
   std::string cgroups_root = "agora";
+  // Resolved --launcher: true for "linux" (each container in a cgroup of
+  // its own under <hierarchy>/<root>, with or without controllers), false
+  // for "posix" (process sessions found through /proc).
+  bool cgroups_launcher = false;
   CgroupsLimitOptions cgroups_limits;
   bool switch_user = true;
   // Environment passed on to executors (the agent's, minus AGORA_*).

@@ -71,6 +71,17 @@ ResourceStatistics ContainerStatistics(const ExecutorRecord& e,
   if (isolator != nullptr && e.has_cgroup) {
     absl::StatusOr<CgroupUsage> u = isolator->Usage(e.container_id);
     if (u.ok()) FillFromCgroup(*u, s, extras);
+    // A cgroup without the memory controller (posix/mem with the linux
+    // launcher): the memory figures come from the processes.
+    if ((!u.ok() || !u->memory_current) && e.pid != 0) {
+      absl::StatusOr<ProcessTreeUsage> p = ReadProcessTreeUsage(e.pid);
+      if (p.ok()) {
+        s.set_threads(p->threads);
+        s.set_mem_rss_bytes(p->rss_bytes);
+        s.set_mem_total_bytes(p->rss_bytes);
+        if (!u.ok()) FillFromProcesses(*p, s);
+      }
+    }
     return s;
   }
   if (e.pid == 0) return s;

@@ -50,6 +50,14 @@ DEFINE_string(isolation, "",
               "Default: cgroups/cpu,cgroups/mem,cgroups/pids where the "
               "cgroup2 hierarchy offers those controllers, else "
               "posix/cpu,posix/mem.");
+DEFINE_string(launcher, "",
+              "How containers are held (Mesos's --launcher): 'linux' puts "
+              "each in a cgroup of its own under --cgroups_hierarchy "
+              "(processes born in it, destroyed by cgroup.kill), with or "
+              "without resource controllers; 'posix' tracks process "
+              "sessions through /proc. Default: linux where "
+              "--cgroups_hierarchy is a writable cgroup2 mount, else posix. "
+              "The cgroups isolators need linux.");
 DEFINE_string(cgroups_hierarchy, "/sys/fs/cgroup",
               "Where the cgroup2 hierarchy is mounted.");
 DEFINE_string(cgroups_root, "agora",
@@ -147,7 +155,39 @@ absl::StatusOr<agora::AgentOptions> OptionsFromFlags() {
     if (f.filename == __FILE__) o.flags[f.name] = f.current_value;
   }
   o.flags["isolation"] = o.isolation.ToString();  // As resolved.
+  o.flags["launcher"] = o.cgroups_launcher ? "linux" : "posix";
   return o;
+}
+
+// --launcher: true for linux. Explicit linux needs a cgroup2 mount at
+// `hierarchy`; the cgroups isolators need linux.
+absl::StatusOr<bool> ResolveLauncher(const std::string& flag,
+                                     const agora::IsolationConfig& isolation,
+                                     bool cgroup2,
+                                     const std::string& hierarchy) {
+  if (flag == "posix") {
+    if (isolation.UsesCgroups()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--launcher=posix cannot hold containers in cgroups, which "
+          "--isolation=",
+          isolation.ToString(), " needs; use --launcher=linux"));
+    }
+    return false;
+  }
+  if (flag == "linux") {
+    if (!cgroup2) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--launcher=linux: --cgroups_hierarchy=", hierarchy,
+                       " is not a cgroup2 mount"));
+    }
+    return true;
+  }
+  if (!flag.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--launcher='", flag, "': must be 'linux' or 'posix'"));
+  }
+  return isolation.UsesCgroups() ||
+         (cgroup2 && access(hierarchy.c_str(), W_OK) == 0);
 }
 
 absl::Status IsolationFromFlags(agora::AgentOptions* o) {
@@ -168,6 +208,10 @@ absl::Status IsolationFromFlags(agora::AgentOptions* o) {
   AGORA_ASSIGN_OR_RETURN(
       o->isolation, agora::ResolveIsolation(FLAGS_isolation, fs.get(),
                                             FLAGS_cgroups_hierarchy, root));
+  AGORA_ASSIGN_OR_RETURN(
+      o->cgroups_launcher,
+      ResolveLauncher(FLAGS_launcher, o->isolation, fs != nullptr,
+                      FLAGS_cgroups_hierarchy));
   o->cgroups_limits.enable_cfs = FLAGS_cgroups_enable_cfs;
   o->cgroups_limits.limit_swap = FLAGS_cgroups_limit_swap;
   if (!FLAGS_cgroups_max_pids_per_container.empty()) {

@@ -123,6 +123,104 @@ TEST(CgroupsStartupTest, DefaultIsolationFollowsTheHost) {
       json::parse(*state)["isolation"].get<std::string>(), isolation));
 }
 
+// The first cgroup2 mount (the unified one of a hybrid host has no
+// controllers, which --launcher=linux does not need); "" if none.
+std::string AnyCgroup2Mount() {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string device, path, type, rest;
+  while (mounts >> device >> path >> type && std::getline(mounts, rest)) {
+    if (type == "cgroup2" && access(path.c_str(), W_OK) == 0) return path;
+  }
+  return "";
+}
+
+TEST(CgroupsStartupTest, LauncherFlagIsChecked) {
+  char tmpl[] = "/tmp/agora-launcher-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  struct Case {
+    std::vector<std::string> flags;
+    std::string error;
+    // Only where cgroups/mem resolves; elsewhere that is the error.
+    bool needs_controllers = false;
+  };
+  std::vector<Case> cases = {
+      {{"--launcher=chroot"}, "must be 'linux' or 'posix'"},
+      {{"--launcher=linux", "--cgroups_hierarchy=" + dir},
+       "is not a cgroup2 mount"},
+      {{"--launcher=posix", "--isolation=cgroups/mem"},
+       "needs; use --launcher=linux",
+       true},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"--master=127.0.0.1:1", "--port=0",
+                                     "--http_port=0",
+                                     "--work_dir=" + dir + "/work"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    auto agent = Subprocess::Start(BinDir() + "/agora-agent", args,
+                                   absl::StrCat(dir, "/agent", i++, ".log"));
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    EXPECT_EQ((*agent)->Wait(absl::Seconds(30)).value_or(-1), 1);
+    if (c.error != "needs; use --launcher=linux" ||
+        MissingControllers().empty()) {
+      EXPECT_TRUE(absl::StrContains((*agent)->Log(), c.error))
+          << (*agent)->Log();
+    }
+  }
+  std::string rm = absl::StrCat("rm -rf '", dir, "'");
+  EXPECT_EQ(system(rm.c_str()), 0);
+}
+
+// --launcher=linux holds a container in its cgroup even without resource
+// controllers (posix isolation on a hybrid host): a daemon that leaves the
+// task's session and process group, which the posix launcher's /proc walk
+// cannot find once its parent is gone, still dies with the container, and
+// the container's cgroup is removed.
+TEST(CgroupsLauncherTest, ADaemonThatLeftTheSessionDiesWithItsContainer) {
+  const std::string mount = AnyCgroup2Mount();
+  if (mount.empty()) {
+    if (Required()) FAIL() << "no writable cgroup2 mount";
+    GTEST_SKIP() << "no writable cgroup2 mount on this host";
+  }
+  const std::string root = absl::StrCat("agora-launcher-", getpid());
+  LocalCluster::Options o;
+  o.agent_flags = {"--launcher=linux", "--cgroups_hierarchy=" + mount,
+                   "--cgroups_root=" + root};
+  {
+    auto cluster = LocalCluster::Start(o);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    auto flags = HttpGet((*cluster)->agent_ports().http, "/flags");
+    ASSERT_TRUE(flags.ok());
+    EXPECT_EQ(json::parse(*flags)["flags"]["launcher"], "linux");
+    // The task starts a daemon in a new session and exits at once.
+    auto result = (*cluster)->Execute(
+        {"--name=daemonizer",
+         "--command=setsid sleep 987654 </dev/null >/dev/null 2>&1 & "
+         "sleep 0.2",
+         "--resources=cpus:0.1;mem:32"});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 0) << result->output;
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (CountProcesses("sleep 987654") > 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_EQ(CountProcesses("sleep 987654"), 0);
+    auto fs = NewRealCgroupFs(mount);
+    std::vector<std::string> left;
+    while (absl::Now() < deadline) {
+      left = fs->Children(root).value_or(std::vector<std::string>{});
+      if (left == std::vector<std::string>{"agent"}) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_EQ(left, std::vector<std::string>{"agent"});
+  }
+  // The agent stopped with the cluster: remove what it left, its own cgroup.
+  std::string rm = absl::StrCat("find '", mount, "/", root,
+                                "' -depth -type d -exec rmdir {} +");
+  EXPECT_EQ(system(rm.c_str()), 0);
+}
+
 class CgroupsE2ETest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
