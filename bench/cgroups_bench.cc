@@ -1,21 +1,44 @@
-// Container lifecycle costs on a real kernel, in a private sub-tree
-// (agora-bench-<pid>) of the machine's cgroup2 mount:
-//   BM_CgroupCreateDestroy  the cgroup part alone: mkdir <id> and <id>/leaf,
-//                           write the limits the isolators have, cgroup.kill,
-//                           rmdir bottom-up;
+// Container lifecycle costs on a real kernel, in two private sub-trees of
+// the machine's cgroup2 mount: agora-bench-<pid> (the cpu, memory and pids
+// controllers enabled for its children where the hierarchy has them) and
+// agora-bench-<pid>-plain (no controller enabled for its children).
+//   BM_CgroupCreateDestroy/controllers:{0,1}
+//                           the cgroup part alone, through the isolator:
+//                           Create (mkdir <id> and <id>/leaf, the limits the
+//                           enabled controllers have) + Destroy;
+//   BM_CgroupSteps/controllers:{0,1}
+//                           the same kernel steps one by one, each timed on
+//                           its own (counters us_<step>, microseconds per
+//                           container): mkdir, mkdir_leaf, each limit file
+//                           the isolator writes, cgroup.kill (on the empty
+//                           cgroup), rmdir_leaf, rmdir;
 //   BM_ContainerLifecycle   create + launch /bin/true born in the leaf
 //                           (clone3 CLONE_INTO_CGROUP) + reap + destroy;
 //   BM_PosixLaunch          the same launch without a cgroup (baseline).
+// Calibration operations (to compare a host with an emulated guest):
+//   BM_Getppid              one system call round trip;
+//   BM_TmpfsMkdirRmdir      mkdir + rmdir of a directory on tmpfs;
+//   BM_TmpfsOpenWriteClose  open(O_CREAT|O_TRUNC) + 16-byte write + close of
+//                           a tmpfs file.
 // Containers per second = items_per_second. Needs root and a cgroup2 mount
-// (AGORA_CGROUP2_MOUNT overrides the search of /proc/self/mountinfo).
+// (AGORA_CGROUP2_MOUNT overrides the search of /proc/self/mountinfo); the
+// with-controllers variants skip where the hierarchy has no cpu, memory and
+// pids. The tmpfs benchmarks use AGORA_BENCH_TMPFS, else /dev/shm.
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <future>
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -43,8 +66,11 @@ std::string Cgroup2Mount() {
 
 struct Env {
   std::unique_ptr<CgroupFs> fs;
-  std::unique_ptr<Cgroups2Isolator> isolator;
-  std::string root, home, error;
+  // Children of `root` get cpu, memory and pids where the hierarchy has
+  // them (has_controllers); children of `plain_root` get no controller.
+  std::unique_ptr<Cgroups2Isolator> isolator, plain;
+  std::string root, plain_root, home, error;
+  bool has_controllers = false;
 
   Env() {
     std::string mount = Cgroup2Mount();
@@ -54,6 +80,7 @@ struct Env {
     }
     fs = NewRealCgroupFs(mount);
     root = absl::StrCat("agora-bench-", getpid());
+    plain_root = root + "-plain";
     std::ifstream self("/proc/self/cgroup");
     std::string line;
     while (std::getline(self, line)) {
@@ -61,29 +88,32 @@ struct Env {
     }
     std::set<std::string> have =
         AvailableControllers(*fs, "").value_or(std::set<std::string>{});
-    std::string flag;
-    for (const auto& [c, iso] :
-         std::vector<std::pair<std::string, std::string>>{
-             {"cpu", "cgroups/cpu"},
-             {"memory", "cgroups/mem"},
-             {"pids", "cgroups/pids"}}) {
-      if (have.count(c)) absl::StrAppend(&flag, flag.empty() ? "" : ",", iso);
-    }
+    has_controllers =
+        have.count("cpu") && have.count("memory") && have.count("pids");
     Cgroups2Isolator::Options o;
     o.root = root;
-    if (!flag.empty()) o.isolation = *ParseIsolation(flag);
+    if (has_controllers) {
+      o.isolation = *ParseIsolation("cgroups/cpu,cgroups/mem,cgroups/pids");
+    }
     isolator = std::make_unique<Cgroups2Isolator>(fs.get(), o);
-    absl::Status st = isolator->Prepare(getpid());
-    if (!st.ok()) {
-      error = std::string(st.message());
-      return;
+    o.root = plain_root;
+    o.isolation = IsolationConfig{};
+    plain = std::make_unique<Cgroups2Isolator>(fs.get(), o);
+    for (Cgroups2Isolator* iso : {isolator.get(), plain.get()}) {
+      absl::Status st = iso->Prepare(getpid());
+      if (!st.ok()) {
+        error = std::string(st.message());
+        break;
+      }
     }
     fs->Write(home, "cgroup.procs", absl::StrCat(getpid())).IgnoreError();
   }
   ~Env() {
     if (!fs) return;
-    for (const char* cg : {"/agent/leaf", "/agent", ""}) {
-      fs->Remove(root + cg).IgnoreError();
+    for (const std::string& r : {root, plain_root}) {
+      for (const char* cg : {"/agent/leaf", "/agent", ""}) {
+        fs->Remove(r + cg).IgnoreError();
+      }
     }
   }
 };
@@ -91,6 +121,21 @@ struct Env {
 Env& TheEnv() {
   static Env* env = new Env();
   return *env;
+}
+
+// Null when the benchmark cannot run here (and then marked skipped).
+Cgroups2Isolator* IsolatorFor(benchmark::State& state, bool controllers) {
+  Env& env = TheEnv();
+  if (!env.error.empty()) {
+    state.SkipWithError(env.error.c_str());
+    return nullptr;
+  }
+  if (controllers && !env.has_controllers) {
+    state.SkipWithError(
+        "the cgroup2 hierarchy offers no cpu, memory and pids controllers");
+    return nullptr;
+  }
+  return controllers ? env.isolator.get() : env.plain.get();
 }
 
 CgroupLimits Limits() {
@@ -112,24 +157,103 @@ LaunchSpec TrueSpec() {
 }
 
 void BM_CgroupCreateDestroy(benchmark::State& state) {
-  Env& env = TheEnv();
-  if (!env.error.empty()) {
-    state.SkipWithError(env.error.c_str());
-    return;
-  }
+  Cgroups2Isolator* iso = IsolatorFor(state, state.range(0) != 0);
+  if (iso == nullptr) return;
   CgroupLimits limits = Limits();
   int n = 0;
   for (auto _ : state) {
     std::string id = absl::StrCat("c", n++);
-    if (!env.isolator->Create(id, limits).ok() ||
-        !env.isolator->Destroy(id).ok()) {
+    if (!iso->Create(id, limits).ok() || !iso->Destroy(id).ok()) {
       state.SkipWithError("create/destroy failed");
       break;
     }
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_CgroupCreateDestroy)->UseRealTime();
+BENCHMARK(BM_CgroupCreateDestroy)
+    ->ArgName("controllers")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime();
+
+// The files and values the isolator writes for Limits() with the cpu,
+// memory and pids isolators (see Cgroups2Isolator::WriteLimits).
+std::vector<std::pair<std::string, std::string>> LimitFiles() {
+  CgroupLimits l = Limits();
+  return {{"cpu.weight", absl::StrCat(l.cpu_weight)},
+          {"cpu.max", absl::StrCat(*l.cpu_max_quota_us, " ", l.cpu_period_us)},
+          {"memory.low", absl::StrCat(l.memory_low)},
+          {"memory.max", absl::StrCat(*l.memory_max)},
+          {"pids.max", absl::StrCat(*l.pids_max)}};
+}
+
+// open + one write + close of `file` below the directory `dir`; false on
+// any error.
+bool WriteAt(int dir, const char* file, const std::string& value) {
+  int fd = openat(dir, file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, value.data(), value.size()) ==
+            static_cast<ssize_t>(value.size());
+  close(fd);
+  return ok;
+}
+
+void BM_CgroupSteps(benchmark::State& state) {
+  const bool controllers = state.range(0) != 0;
+  Cgroups2Isolator* iso = IsolatorFor(state, controllers);
+  if (iso == nullptr) return;
+  const std::string parent = TheEnv().fs->Path(iso->options().root);
+  std::vector<std::pair<std::string, std::string>> files;
+  if (controllers) files = LimitFiles();
+  // Step i's total time; steps: mkdir, mkdir_leaf, open_dir, the files,
+  // kill, close_dir, rmdir_leaf, rmdir.
+  std::vector<std::string> names = {"mkdir", "mkdir_leaf", "open_dir"};
+  for (const auto& [file, value] : files) names.push_back(file);
+  for (const char* n : {"kill", "close_dir", "rmdir_leaf", "rmdir"})
+    names.push_back(n);
+  std::vector<double> total_ns(names.size(), 0);
+  using Clock = std::chrono::steady_clock;
+  int n = 0;
+  for (auto _ : state) {
+    const std::string cg = absl::StrCat(parent, "/s", n++);
+    const std::string leaf = cg + "/leaf";
+    size_t step = 0;
+    bool ok = true;
+    Clock::time_point t = Clock::now();
+    auto lap = [&](bool step_ok) {
+      Clock::time_point now = Clock::now();
+      total_ns[step++] +=
+          std::chrono::duration<double, std::nano>(now - t).count();
+      t = now;
+      ok = ok && step_ok;
+    };
+    lap(mkdir(cg.c_str(), 0755) == 0);
+    lap(mkdir(leaf.c_str(), 0755) == 0);
+    int dir = open(cg.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    lap(dir >= 0);
+    for (const auto& [file, value] : files) {
+      lap(WriteAt(dir, file.c_str(), value));
+    }
+    lap(WriteAt(dir, "cgroup.kill", "1"));
+    lap(dir < 0 || close(dir) == 0);
+    lap(rmdir(leaf.c_str()) == 0);
+    lap(rmdir(cg.c_str()) == 0);
+    if (!ok) {
+      state.SkipWithError(absl::StrCat("a step failed for ", cg).c_str());
+      break;
+    }
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    state.counters["us_" + names[i]] = benchmark::Counter(
+        total_ns[i] / 1000, benchmark::Counter::kAvgIterations);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CgroupSteps)
+    ->ArgName("controllers")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime();
 
 void BM_ContainerLifecycle(benchmark::State& state) {
   Env& env = TheEnv();
@@ -179,6 +303,67 @@ void BM_PosixLaunch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_PosixLaunch)->UseRealTime();
+
+void BM_Getppid(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(syscall(SYS_getppid));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Getppid)->UseRealTime();
+
+// A fresh directory on tmpfs for the calibration benchmarks, removed by the
+// caller; empty (and the benchmark skipped) when there is no tmpfs.
+std::string TmpfsDir(benchmark::State& state) {
+  const char* env = getenv("AGORA_BENCH_TMPFS");
+  std::string base = env != nullptr ? env : "/dev/shm";
+  struct statfs fs;
+  if (statfs(base.c_str(), &fs) != 0 ||
+      static_cast<unsigned long>(fs.f_type) != TMPFS_MAGIC) {
+    state.SkipWithError(
+        absl::StrCat("'", base, "' is not a tmpfs (set AGORA_BENCH_TMPFS)")
+            .c_str());
+    return "";
+  }
+  std::string dir = base + "/agora-bench-XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) {
+    state.SkipWithError(absl::StrCat("mkdtemp in '", base, "' failed").c_str());
+    return "";
+  }
+  return dir;
+}
+
+void BM_TmpfsMkdirRmdir(benchmark::State& state) {
+  std::string dir = TmpfsDir(state);
+  if (dir.empty()) return;
+  const std::string sub = dir + "/d";
+  for (auto _ : state) {
+    if (mkdir(sub.c_str(), 0755) != 0 || rmdir(sub.c_str()) != 0) {
+      state.SkipWithError("mkdir/rmdir on tmpfs failed");
+      break;
+    }
+  }
+  rmdir(dir.c_str());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TmpfsMkdirRmdir)->UseRealTime();
+
+void BM_TmpfsOpenWriteClose(benchmark::State& state) {
+  std::string dir = TmpfsDir(state);
+  if (dir.empty()) return;
+  const std::string file = dir + "/f";
+  for (auto _ : state) {
+    int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, "0123456789abcdef", 16) != 16) {
+      state.SkipWithError("open/write on tmpfs failed");
+      if (fd >= 0) close(fd);
+      break;
+    }
+    close(fd);
+  }
+  unlink(file.c_str());
+  rmdir(dir.c_str());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TmpfsOpenWriteClose)->UseRealTime();
 
 }  // namespace
 }  // namespace agora
