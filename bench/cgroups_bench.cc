@@ -9,9 +9,13 @@
 //   BM_CgroupSteps/controllers:{0,1}
 //                           the same kernel steps one by one, each timed on
 //                           its own (counters us_<step>, microseconds per
-//                           container): mkdir, mkdir_leaf, each limit file
-//                           the isolator writes, cgroup.kill (on the empty
-//                           cgroup), rmdir_leaf, rmdir;
+//                           container): mkdir, mkdir_leaf, open_dir, each
+//                           limit file the isolator writes (openat),
+//                           cgroup.kill (on the empty cgroup, which the
+//                           isolator skips), close_dir, rmdir_leaf, rmdir;
+//   BM_CgroupWrites/dirfd:{0,1}
+//                           five interface-file writes by full path, or by
+//                           openat relative to the cgroup's directory;
 //   BM_ContainerLifecycle   create + launch /bin/true born in the leaf
 //                           (clone3 CLONE_INTO_CGROUP) + reap + destroy;
 //   BM_PosixLaunch          the same launch without a cgroup (baseline).
@@ -176,17 +180,6 @@ BENCHMARK(BM_CgroupCreateDestroy)
     ->Arg(1)
     ->UseRealTime();
 
-// The files and values the isolator writes for Limits() with the cpu,
-// memory and pids isolators (see Cgroups2Isolator::WriteLimits).
-std::vector<std::pair<std::string, std::string>> LimitFiles() {
-  CgroupLimits l = Limits();
-  return {{"cpu.weight", absl::StrCat(l.cpu_weight)},
-          {"cpu.max", absl::StrCat(*l.cpu_max_quota_us, " ", l.cpu_period_us)},
-          {"memory.low", absl::StrCat(l.memory_low)},
-          {"memory.max", absl::StrCat(*l.memory_max)},
-          {"pids.max", absl::StrCat(*l.pids_max)}};
-}
-
 // open + one write + close of `file` below the directory `dir`; false on
 // any error.
 bool WriteAt(int dir, const char* file, const std::string& value) {
@@ -204,7 +197,9 @@ void BM_CgroupSteps(benchmark::State& state) {
   if (iso == nullptr) return;
   const std::string parent = TheEnv().fs->Path(iso->options().root);
   std::vector<std::pair<std::string, std::string>> files;
-  if (controllers) files = LimitFiles();
+  if (controllers) {
+    files = LimitWrites(iso->options().isolation, Limits(), true);
+  }
   // Step i's total time; steps: mkdir, mkdir_leaf, open_dir, the files,
   // kill, close_dir, rmdir_leaf, rmdir.
   std::vector<std::string> names = {"mkdir", "mkdir_leaf", "open_dir"};
@@ -254,6 +249,44 @@ BENCHMARK(BM_CgroupSteps)
     ->Arg(0)
     ->Arg(1)
     ->UseRealTime();
+
+// Five writes to a cgroup's interface file, either each open(2) by its
+// full path (dirfd:0) or relative to the cgroup's directory opened once
+// (dirfd:1, open and close of the directory included): what
+// CgroupFs::WriteFiles saves per container. The file is
+// cgroup.max.descendants, present without any controller.
+void BM_CgroupWrites(benchmark::State& state) {
+  Cgroups2Isolator* iso = IsolatorFor(state, false);
+  if (iso == nullptr) return;
+  const std::string cg = TheEnv().fs->Path(iso->options().root) + "/w";
+  if (mkdir(cg.c_str(), 0755) != 0) {
+    state.SkipWithError(absl::StrCat("mkdir ", cg, " failed").c_str());
+    return;
+  }
+  const std::string file = cg + "/cgroup.max.descendants";
+  const bool dirfd = state.range(0) != 0;
+  for (auto _ : state) {
+    bool ok = true;
+    if (dirfd) {
+      int dir = open(cg.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      for (int i = 0; i < 5; ++i) {
+        ok = WriteAt(dir, "cgroup.max.descendants", "max") && ok;
+      }
+      if (dir >= 0) close(dir);
+    } else {
+      for (int i = 0; i < 5; ++i) {
+        ok = WriteAt(AT_FDCWD, file.c_str(), "max") && ok;
+      }
+    }
+    if (!ok) {
+      state.SkipWithError("write failed");
+      break;
+    }
+  }
+  rmdir(cg.c_str());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CgroupWrites)->ArgName("dirfd")->Arg(0)->Arg(1)->UseRealTime();
 
 void BM_ContainerLifecycle(benchmark::State& state) {
   Env& env = TheEnv();

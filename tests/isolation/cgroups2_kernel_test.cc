@@ -228,6 +228,27 @@ TEST_F(CgroupsKernelTest, LaunchIntoMissingCgroupFails) {
   EXPECT_EQ(pid.status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(CgroupsKernelTest, WriteFilesWritesInOrderAndNamesAFailedFile) {
+  ASSERT_TRUE(isolator_->Create("w", CgroupLimits{}).ok());
+  const std::string cg = isolator_->ContainerCgroup("w");
+  ASSERT_TRUE(fs_->WriteFiles(cg, {{"cgroup.max.descendants", "7"},
+                                   {"cgroup.max.depth", "3"}})
+                  .ok());
+  EXPECT_EQ(fs_->Read(cg, "cgroup.max.descendants").value_or(""), "7\n");
+  EXPECT_EQ(fs_->Read(cg, "cgroup.max.depth").value_or(""), "3\n");
+  absl::Status st =
+      fs_->WriteFiles(cg, {{"cgroup.max.depth", "max"}, {"no.such.file", "1"}});
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), cg + "/no.such.file")) << st;
+  EXPECT_EQ(fs_->Read(cg, "cgroup.max.depth").value_or(""), "max\n");
+  st = fs_->WriteFiles("no-such-cgroup", {{"a", "1"}, {"b", "2"}});
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound) << st;
+  // An empty container goes with its two rmdirs.
+  ASSERT_TRUE(isolator_->Destroy("w").ok());
+  EXPECT_FALSE(fs_->Exists(cg));
+  EXPECT_TRUE(isolator_->Destroy("w").ok());
+}
+
 TEST_F(CgroupsKernelTest, PopulatedFreezeKillAndRemoval) {
   ASSERT_TRUE(isolator_->Create("c", CgroupLimits{}).ok());
   PosixLauncher launcher;
