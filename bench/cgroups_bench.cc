@@ -9,13 +9,15 @@
 //   BM_CgroupSteps/controllers:{0,1}
 //                           the same kernel steps one by one, each timed on
 //                           its own (counters us_<step>, microseconds per
-//                           container): mkdir, mkdir_leaf, open_dir, each
-//                           limit file the isolator writes (openat),
-//                           cgroup.kill (on the empty cgroup, which the
-//                           isolator skips), close_dir, rmdir_leaf, rmdir;
+//                           container): mkdir, mkdir_leaf, each limit file
+//                           the isolator writes (open by full path, write,
+//                           close), cgroup.kill (on the empty cgroup, which
+//                           the isolator skips), rmdir_leaf, rmdir;
 //   BM_CgroupWrites/dirfd:{0,1}
 //                           five interface-file writes by full path, or by
-//                           openat relative to the cgroup's directory;
+//                           openat relative to the cgroup's directory
+//                           (the isolator opens by full path: no gain
+//                           measured, see docs/performance.md);
 //   BM_ContainerLifecycle   create + launch /bin/true born in the leaf
 //                           (clone3 CLONE_INTO_CGROUP) + reap + destroy;
 //   BM_PosixLaunch          the same launch without a cgroup (baseline).
@@ -200,18 +202,22 @@ void BM_CgroupSteps(benchmark::State& state) {
   if (controllers) {
     files = LimitWrites(iso->options().isolation, Limits(), true);
   }
-  // Step i's total time; steps: mkdir, mkdir_leaf, open_dir, the files,
-  // kill, close_dir, rmdir_leaf, rmdir.
-  std::vector<std::string> names = {"mkdir", "mkdir_leaf", "open_dir"};
+  // Step i's total time; steps: mkdir, mkdir_leaf, the files, kill,
+  // rmdir_leaf, rmdir.
+  std::vector<std::string> names = {"mkdir", "mkdir_leaf"};
   for (const auto& [file, value] : files) names.push_back(file);
-  for (const char* n : {"kill", "close_dir", "rmdir_leaf", "rmdir"})
-    names.push_back(n);
+  for (const char* n : {"kill", "rmdir_leaf", "rmdir"}) names.push_back(n);
   std::vector<double> total_ns(names.size(), 0);
   using Clock = std::chrono::steady_clock;
   int n = 0;
   for (auto _ : state) {
     const std::string cg = absl::StrCat(parent, "/s", n++);
     const std::string leaf = cg + "/leaf";
+    const std::string kill = cg + "/cgroup.kill";
+    std::vector<std::string> paths;
+    for (const auto& [file, value] : files) {
+      paths.push_back(absl::StrCat(cg, "/", file));
+    }
     size_t step = 0;
     bool ok = true;
     Clock::time_point t = Clock::now();
@@ -224,13 +230,10 @@ void BM_CgroupSteps(benchmark::State& state) {
     };
     lap(mkdir(cg.c_str(), 0755) == 0);
     lap(mkdir(leaf.c_str(), 0755) == 0);
-    int dir = open(cg.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    lap(dir >= 0);
-    for (const auto& [file, value] : files) {
-      lap(WriteAt(dir, file.c_str(), value));
+    for (size_t i = 0; i < files.size(); ++i) {
+      lap(WriteAt(AT_FDCWD, paths[i].c_str(), files[i].second));
     }
-    lap(WriteAt(dir, "cgroup.kill", "1"));
-    lap(dir < 0 || close(dir) == 0);
+    lap(WriteAt(AT_FDCWD, kill.c_str(), "1"));
     lap(rmdir(leaf.c_str()) == 0);
     lap(rmdir(cg.c_str()) == 0);
     if (!ok) {
@@ -252,8 +255,7 @@ BENCHMARK(BM_CgroupSteps)
 
 // Five writes to a cgroup's interface file, either each open(2) by its
 // full path (dirfd:0) or relative to the cgroup's directory opened once
-// (dirfd:1, open and close of the directory included): what
-// CgroupFs::WriteFiles saves per container. The file is
+// (dirfd:1, open and close of the directory included). The file is
 // cgroup.max.descendants, present without any controller.
 void BM_CgroupWrites(benchmark::State& state) {
   Cgroups2Isolator* iso = IsolatorFor(state, false);

@@ -13,42 +13,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace agora {
-
-absl::Status CgroupFs::WriteFiles(
-    const std::string& cgroup,
-    const std::vector<std::pair<std::string, std::string>>& writes) {
-  for (const auto& [file, value] : writes) {
-    absl::Status st = Write(cgroup, file, value);
-    if (!st.ok()) return st;
-  }
-  return absl::OkStatus();
-}
-
 namespace {
-
-// One write(2) of `value` to `name`, opened relative to the directory `dir`
-// (AT_FDCWD: `name` is a full path); errors name `dir_path`/`file`.
-absl::Status WriteAt(int dir, const char* name, const std::string& dir_path,
-                     const std::string& file, const std::string& value) {
-  int fd = openat(dir, name, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int error = errno;
-    return absl::ErrnoToStatus(error, absl::StrCat("failed to open '", dir_path,
-                                                   "/", file, "' for writing"));
-  }
-  ssize_t n;
-  do {
-    n = write(fd, value.data(), value.size());
-  } while (n < 0 && errno == EINTR);
-  int error = errno;
-  close(fd);
-  if (n < 0) {
-    return absl::ErrnoToStatus(
-        error, absl::StrCat("failed to write '", value, "' to '", dir_path, "/",
-                            file, "'"));
-  }
-  return absl::OkStatus();
-}
 
 class RealCgroupFs : public CgroupFs {
  public:
@@ -130,31 +95,23 @@ class RealCgroupFs : public CgroupFs {
 
   absl::Status Write(const std::string& cgroup, const std::string& file,
                      const std::string& value) override {
-    const std::string dir_path = Path(cgroup);
-    const std::string path = absl::StrCat(dir_path, "/", file);
-    return WriteAt(AT_FDCWD, path.c_str(), dir_path, file, value);
-  }
-
-  absl::Status WriteFiles(
-      const std::string& cgroup,
-      const std::vector<std::pair<std::string, std::string>>& writes) override {
-    if (writes.empty()) return absl::OkStatus();
-    if (writes.size() == 1) {
-      return Write(cgroup, writes[0].first, writes[0].second);
-    }
-    const std::string dir_path = Path(cgroup);
-    int dir = open(dir_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) {
+    std::string path = absl::StrCat(Path(cgroup), "/", file);
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
       return absl::ErrnoToStatus(
-          errno, absl::StrCat("failed to open cgroup '", dir_path, "'"));
+          errno, absl::StrCat("failed to open '", path, "' for writing"));
     }
-    absl::Status st;
-    for (const auto& [file, value] : writes) {
-      st = WriteAt(dir, file.c_str(), dir_path, file, value);
-      if (!st.ok()) break;
+    ssize_t n;
+    do {
+      n = write(fd, value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+    int error = errno;
+    close(fd);
+    if (n < 0) {
+      return absl::ErrnoToStatus(
+          error, absl::StrCat("failed to write '", value, "' to '", path, "'"));
     }
-    close(dir);
-    return st;
+    return absl::OkStatus();
   }
 
  private:

@@ -15,7 +15,6 @@
 
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -42,12 +41,6 @@ class CgroupFs {
   // One write(2) of `value`, as the kernel wants for interface files.
   virtual absl::Status Write(const std::string& cgroup, const std::string& file,
                              const std::string& value) = 0;
-  // Write() of each (file, value) in order, stopping at the first error.
-  // The real filesystem opens the cgroup's directory once and each file
-  // relative to it (openat), instead of walking the full path per file.
-  virtual absl::Status WriteFiles(
-      const std::string& cgroup,
-      const std::vector<std::pair<std::string, std::string>>& writes);
 };
 
 // Files below `mount_point` (a cgroup2 mount, or a sub-directory of one).

@@ -220,7 +220,11 @@ absl::Status Cgroups2Isolator::Prepare(pid_t agent_pid) {
 absl::Status Cgroups2Isolator::WriteLimits(const std::string& cg,
                                            const CgroupLimits& l,
                                            bool new_cgroup) {
-  return fs_->WriteFiles(cg, LimitWrites(options_.isolation, l, new_cgroup));
+  for (const auto& [file, value] :
+       LimitWrites(options_.isolation, l, new_cgroup)) {
+    AGORA_RETURN_IF_ERROR(fs_->Write(cg, file, value));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Cgroups2Isolator::Create(const std::string& id,

@@ -228,25 +228,31 @@ TEST_F(CgroupsKernelTest, LaunchIntoMissingCgroupFails) {
   EXPECT_EQ(pid.status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(CgroupsKernelTest, WriteFilesWritesInOrderAndNamesAFailedFile) {
+TEST_F(CgroupsKernelTest, EmptyContainerIsRemovedWithoutKill) {
   ASSERT_TRUE(isolator_->Create("w", CgroupLimits{}).ok());
   const std::string cg = isolator_->ContainerCgroup("w");
-  ASSERT_TRUE(fs_->WriteFiles(cg, {{"cgroup.max.descendants", "7"},
-                                   {"cgroup.max.depth", "3"}})
-                  .ok());
-  EXPECT_EQ(fs_->Read(cg, "cgroup.max.descendants").value_or(""), "7\n");
-  EXPECT_EQ(fs_->Read(cg, "cgroup.max.depth").value_or(""), "3\n");
-  absl::Status st =
-      fs_->WriteFiles(cg, {{"cgroup.max.depth", "max"}, {"no.such.file", "1"}});
-  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound) << st;
-  EXPECT_TRUE(absl::StrContains(st.message(), cg + "/no.such.file")) << st;
-  EXPECT_EQ(fs_->Read(cg, "cgroup.max.depth").value_or(""), "max\n");
-  st = fs_->WriteFiles("no-such-cgroup", {{"a", "1"}, {"b", "2"}});
-  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound) << st;
-  // An empty container goes with its two rmdirs.
   ASSERT_TRUE(isolator_->Destroy("w").ok());
   EXPECT_FALSE(fs_->Exists(cg));
-  EXPECT_TRUE(isolator_->Destroy("w").ok());
+  EXPECT_TRUE(isolator_->Destroy("w").ok());  // Gone already: fine.
+  // A container whose leaf is gone, with a process in <id> itself: the
+  // rmdir of <id> fails with EBUSY, so the process is killed first.
+  ASSERT_TRUE(isolator_->Create("p", CgroupLimits{}).ok());
+  const std::string p = isolator_->ContainerCgroup("p");
+  ASSERT_TRUE(fs_->Remove(p + "/leaf").ok());
+  PosixLauncher launcher;
+  LaunchSpec spec;
+  spec.program = "/bin/sleep";
+  spec.argv = {"sleep", "100"};
+  spec.cgroup = fs_->Path(p);
+  auto exit = std::make_shared<std::promise<int>>();
+  std::future<int> status = exit->get_future();
+  absl::StatusOr<pid_t> pid =
+      launcher.Launch(spec, [exit](pid_t, int s) { exit->set_value(s); });
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_TRUE(isolator_->Destroy("p").ok());
+  EXPECT_FALSE(fs_->Exists(p));
+  int s = status.get();
+  EXPECT_TRUE(WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL) << s;
 }
 
 TEST_F(CgroupsKernelTest, PopulatedFreezeKillAndRemoval) {
