@@ -18,6 +18,13 @@
 //                           openat relative to the cgroup's directory
 //                           (the isolator opens by full path: no gain
 //                           measured, see docs/performance.md);
+//   BM_CgroupInterleaved    CgroupCreateDestroy without and with
+//                           controllers, tmpfs mkdir + rmdir and getppid
+//                           interleaved in one loop (counters, see there);
+//   BM_CgroupV1CreateDestroy
+//                           opt-in (AGORA_BENCH_CGROUP_V1): the same
+//                           controllers' objects made and freed through
+//                           cgroup v1 hierarchies (see there);
 //   BM_ContainerLifecycle   create + launch /bin/true born in the leaf
 //                           (clone3 CLONE_INTO_CGROUP) + reap + destroy;
 //   BM_PosixLaunch          the same launch without a cgroup (baseline).
@@ -38,12 +45,14 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -144,6 +153,13 @@ Cgroups2Isolator* IsolatorFor(benchmark::State& state, bool controllers) {
   return controllers ? env.isolator.get() : env.plain.get();
 }
 
+// With --benchmark_repetitions: the least of the repetitions, next to
+// Google Benchmark's mean, median and stddev (the least disturbed run on a
+// shared machine).
+double Min(const std::vector<double>& v) {
+  return v.empty() ? 0 : *std::min_element(v.begin(), v.end());
+}
+
 CgroupLimits Limits() {
   return ComputeLimits(
              {.cpus = 0.6,
@@ -180,7 +196,8 @@ BENCHMARK(BM_CgroupCreateDestroy)
     ->ArgName("controllers")
     ->Arg(0)
     ->Arg(1)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", Min);
 
 // open + one write + close of `file` below the directory `dir`; false on
 // any error.
@@ -251,7 +268,8 @@ BENCHMARK(BM_CgroupSteps)
     ->ArgName("controllers")
     ->Arg(0)
     ->Arg(1)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", Min);
 
 // Five writes to a cgroup's interface file, either each open(2) by its
 // full path (dirfd:0) or relative to the cgroup's directory opened once
@@ -288,7 +306,155 @@ void BM_CgroupWrites(benchmark::State& state) {
   rmdir(cg.c_str());
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_CgroupWrites)->ArgName("dirfd")->Arg(0)->Arg(1)->UseRealTime();
+BENCHMARK(BM_CgroupWrites)
+    ->ArgName("dirfd")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime()
+    ->ComputeStatistics("min", Min);
+
+// A fresh directory on tmpfs for the calibration benchmarks, removed by the
+// caller; empty (and the benchmark skipped) when there is no tmpfs.
+std::string TmpfsDir(benchmark::State& state) {
+  const char* env = getenv("AGORA_BENCH_TMPFS");
+  std::string base = env != nullptr ? env : "/dev/shm";
+  struct statfs fs;
+  if (statfs(base.c_str(), &fs) != 0 ||
+      static_cast<unsigned long>(fs.f_type) != TMPFS_MAGIC) {
+    state.SkipWithError(
+        absl::StrCat("'", base, "' is not a tmpfs (set AGORA_BENCH_TMPFS)")
+            .c_str());
+    return "";
+  }
+  std::string dir = base + "/agora-bench-XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) {
+    state.SkipWithError(absl::StrCat("mkdtemp in '", base, "' failed").c_str());
+    return "";
+  }
+  return dir;
+}
+
+// The cgroup part and the calibration operations interleaved in one loop,
+// so that each sees the same conditions (an emulated guest's speed drifts
+// with the load on its host): per iteration, Create + Destroy of a
+// container without controllers (us_plain) and, where the hierarchy has
+// them, with cpu, memory and pids (us_controllers), mkdir + rmdir on tmpfs
+// (us_tmpfs_mkdir_rmdir) and 100 getppid calls (ns_getppid, per call).
+// Their ratios are the figures to compare between host and guest.
+void BM_CgroupInterleaved(benchmark::State& state) {
+  Cgroups2Isolator* plain = IsolatorFor(state, false);
+  if (plain == nullptr) return;
+  Env& env = TheEnv();
+  Cgroups2Isolator* controllers =
+      env.has_controllers ? env.isolator.get() : nullptr;
+  std::string tmpfs = TmpfsDir(state);
+  if (tmpfs.empty()) return;
+  const std::string sub = tmpfs + "/d";
+  CgroupLimits limits = Limits();
+  using Clock = std::chrono::steady_clock;
+  double plain_ns = 0, controllers_ns = 0, tmpfs_ns = 0, getppid_ns = 0;
+  auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::nano>(Clock::now() - t).count();
+  };
+  int n = 0;
+  for (auto _ : state) {
+    std::string id = absl::StrCat("i", n++);
+    bool ok = true;
+    Clock::time_point t = Clock::now();
+    ok = plain->Create(id, limits).ok() && plain->Destroy(id).ok();
+    plain_ns += since(t);
+    if (controllers != nullptr) {
+      t = Clock::now();
+      ok = controllers->Create(id, limits).ok() &&
+           controllers->Destroy(id).ok() && ok;
+      controllers_ns += since(t);
+    }
+    t = Clock::now();
+    ok = mkdir(sub.c_str(), 0755) == 0 && rmdir(sub.c_str()) == 0 && ok;
+    tmpfs_ns += since(t);
+    t = Clock::now();
+    for (int i = 0; i < 100; ++i)
+      benchmark::DoNotOptimize(syscall(SYS_getppid));
+    getppid_ns += since(t) / 100;
+    if (!ok) {
+      state.SkipWithError("an operation failed");
+      break;
+    }
+  }
+  rmdir(tmpfs.c_str());
+  auto avg = [](double v) {
+    return benchmark::Counter(v, benchmark::Counter::kAvgIterations);
+  };
+  state.counters["us_plain"] = avg(plain_ns / 1000);
+  if (controllers != nullptr) {
+    state.counters["us_controllers"] = avg(controllers_ns / 1000);
+  }
+  state.counters["us_tmpfs_mkdir_rmdir"] = avg(tmpfs_ns / 1000);
+  state.counters["ns_getppid"] = avg(getppid_ns);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CgroupInterleaved)->UseRealTime()->ComputeStatistics("min", Min);
+
+// Cross-check on hosts whose cpu, memory and pids controllers belong to
+// cgroup v1 (opt-in: AGORA_BENCH_CGROUP_V1 names the directory holding the
+// cpu, memory and pids v1 mounts, e.g. /sys/fs/cgroup). The same kernel
+// objects as a cgroup2 container with controllers (a task group, a memory
+// cgroup, a pids cgroup) made and freed through v1: per iteration, mkdir
+// agora-bench-v1-<pid>-<n> at the top of each of the three hierarchies,
+// the v1 counterparts of the limits (cpu.shares, cpu.cfs_quota_us,
+// memory.soft_limit_in_bytes, memory.limit_in_bytes, pids.max), rmdir all
+// three. Existing cgroups are never written.
+void BM_CgroupV1CreateDestroy(benchmark::State& state) {
+  const char* base = getenv("AGORA_BENCH_CGROUP_V1");
+  if (base == nullptr || geteuid() != 0) {
+    state.SkipWithError("opt-in: needs root and AGORA_BENCH_CGROUP_V1");
+    return;
+  }
+  const std::vector<std::string> hierarchies = {"cpu", "memory", "pids"};
+  for (const std::string& h : hierarchies) {
+    struct statfs fs;
+    std::string dir = absl::StrCat(base, "/", h);
+    if (statfs(dir.c_str(), &fs) != 0 ||
+        static_cast<unsigned long>(fs.f_type) != CGROUP_SUPER_MAGIC ||
+        access((dir + "/tasks").c_str(), F_OK) != 0) {
+      state.SkipWithError(
+          absl::StrCat("'", dir, "' is not a cgroup v1 hierarchy").c_str());
+      return;
+    }
+  }
+  CgroupLimits l = Limits();
+  // hierarchy index, file, value.
+  const std::vector<std::tuple<int, std::string, std::string>> files = {
+      {0, "cpu.shares", absl::StrCat(l.cpu_weight * 1024 / 100)},
+      {0, "cpu.cfs_quota_us", absl::StrCat(*l.cpu_max_quota_us)},
+      {1, "memory.soft_limit_in_bytes", absl::StrCat(l.memory_low)},
+      {1, "memory.limit_in_bytes", absl::StrCat(*l.memory_max)},
+      {2, "pids.max", absl::StrCat(*l.pids_max)}};
+  int n = 0;
+  for (auto _ : state) {
+    std::vector<std::string> dirs;
+    for (const std::string& h : hierarchies) {
+      dirs.push_back(
+          absl::StrCat(base, "/", h, "/agora-bench-v1-", getpid(), "-", n));
+    }
+    ++n;
+    bool ok = true;
+    for (const std::string& d : dirs) ok = mkdir(d.c_str(), 0755) == 0 && ok;
+    for (const auto& [h, file, value] : files) {
+      ok = WriteAt(AT_FDCWD, absl::StrCat(dirs[h], "/", file).c_str(), value) &&
+           ok;
+    }
+    for (const std::string& d : dirs) ok = rmdir(d.c_str()) == 0 && ok;
+    if (!ok) {
+      state.SkipWithError("a v1 step failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CgroupV1CreateDestroy)
+    ->UseRealTime()
+    ->ComputeStatistics("min", Min);
 
 void BM_ContainerLifecycle(benchmark::State& state) {
   Env& env = TheEnv();
@@ -321,7 +487,7 @@ void BM_ContainerLifecycle(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_ContainerLifecycle)->UseRealTime();
+BENCHMARK(BM_ContainerLifecycle)->UseRealTime()->ComputeStatistics("min", Min);
 
 void BM_PosixLaunch(benchmark::State& state) {
   PosixLauncher launcher;
@@ -337,34 +503,13 @@ void BM_PosixLaunch(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_PosixLaunch)->UseRealTime();
+BENCHMARK(BM_PosixLaunch)->UseRealTime()->ComputeStatistics("min", Min);
 
 void BM_Getppid(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(syscall(SYS_getppid));
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Getppid)->UseRealTime();
-
-// A fresh directory on tmpfs for the calibration benchmarks, removed by the
-// caller; empty (and the benchmark skipped) when there is no tmpfs.
-std::string TmpfsDir(benchmark::State& state) {
-  const char* env = getenv("AGORA_BENCH_TMPFS");
-  std::string base = env != nullptr ? env : "/dev/shm";
-  struct statfs fs;
-  if (statfs(base.c_str(), &fs) != 0 ||
-      static_cast<unsigned long>(fs.f_type) != TMPFS_MAGIC) {
-    state.SkipWithError(
-        absl::StrCat("'", base, "' is not a tmpfs (set AGORA_BENCH_TMPFS)")
-            .c_str());
-    return "";
-  }
-  std::string dir = base + "/agora-bench-XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) {
-    state.SkipWithError(absl::StrCat("mkdtemp in '", base, "' failed").c_str());
-    return "";
-  }
-  return dir;
-}
+BENCHMARK(BM_Getppid)->UseRealTime()->ComputeStatistics("min", Min);
 
 void BM_TmpfsMkdirRmdir(benchmark::State& state) {
   std::string dir = TmpfsDir(state);
@@ -379,7 +524,7 @@ void BM_TmpfsMkdirRmdir(benchmark::State& state) {
   rmdir(dir.c_str());
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_TmpfsMkdirRmdir)->UseRealTime();
+BENCHMARK(BM_TmpfsMkdirRmdir)->UseRealTime()->ComputeStatistics("min", Min);
 
 void BM_TmpfsOpenWriteClose(benchmark::State& state) {
   std::string dir = TmpfsDir(state);
@@ -398,7 +543,7 @@ void BM_TmpfsOpenWriteClose(benchmark::State& state) {
   rmdir(dir.c_str());
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_TmpfsOpenWriteClose)->UseRealTime();
+BENCHMARK(BM_TmpfsOpenWriteClose)->UseRealTime()->ComputeStatistics("min", Min);
 
 }  // namespace
 }  // namespace agora
