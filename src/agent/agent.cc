@@ -92,6 +92,9 @@ Agent::Agent(AgentOptions options, std::unique_ptr<LeaderDetector> detector,
                 [this](const MasterMessage& m) { OnMasterMessage(m); },
                 [this](const std::string& r) { OnLinkDisconnected(r); }}),
       executor_service_(&loop_, &containers_),
+      operator_api_(AgentOperator::Sources{&loop_, kVersion, &options_.flags,
+                                           &info_, &containers_, &metrics_}),
+      operator_service_(&loop_, &operator_api_),
       ping_timeout_(kDefaultPingTimeout) {}
 
 Agent::~Agent() { Stop(); }
@@ -165,6 +168,7 @@ absl::Status Agent::StartGrpc() {
   builder.AddListeningPort("unix:" + socket_path_,
                            grpc::InsecureServerCredentials());
   builder.RegisterService(&executor_service_);
+  builder.RegisterService(&operator_service_);
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(absl::StrCat("failed to bind gRPC on ",

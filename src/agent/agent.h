@@ -2,8 +2,9 @@
 // master over the agent link (master_link.h), answers pings, runs and
 // kills tasks through the ContainerManager, serves the executor API on a
 // Unix socket and its gRPC port, forwards status updates reliably through
-// the StatusUpdateManager, and serves /health, /state, /flags and
-// /metrics/snapshot over HTTP.
+// the StatusUpdateManager, serves /health, /state, /flags,
+// /monitor/statistics and /metrics/snapshot over HTTP, and the v1 operator
+// API (agent_operator.h) over gRPC and HTTP POST /api/v1.
 //
 // Lifecycle: Start() once, Stop() once (both from a thread other than the
 // agent's loop). Stop() kills every executor's process tree: agent
@@ -21,6 +22,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "agent/agent_operator.h"
+#include "agent/agent_operator_service.h"
 #include "agent/agent_options.h"
 #include "agent/container_manager.h"
 #include "agent/executor_service.h"
@@ -95,6 +98,7 @@ class Agent {
 
   absl::Status StartGrpc();
   absl::Status StartHttp();
+  void AddOperatorApiRoutes();
   void RegisterMetrics();
   void RegisterStateGauges();
   void RegisterResourceGauges();
@@ -115,6 +119,8 @@ class Agent {
   ContainerManager containers_;
   MasterLink link_;
   ExecutorService executor_service_;
+  AgentOperator operator_api_;  // The v1 operator API (both transports).
+  AgentOperatorService operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   HttpServer http_;
   std::function<void(const std::string&)> on_shutdown_requested_;

@@ -1,7 +1,7 @@
-// Agent, HTTP side: /health, /state (Mesos's agent /state shape), /flags
-// and /metrics/snapshot (Mesos's slave/* names). Handlers read state on the
+// Agent, HTTP side: /health, /state (Mesos's agent /state shape), /flags,
+// /monitor/statistics, /metrics/snapshot (Mesos's slave/* names) and the
+// operator API's POST /api/v1. Handlers read state on the
 // loop through RunOnLoop and answer 503 when it does not respond.
-#include <cmath>
 #include <string>
 #include <utility>
 
@@ -9,8 +9,11 @@
 #include "absl/strings/str_join.h"
 #include "agent/agent.h"
 #include "agent/agent_resources.h"
+#include "agent/container_usage.h"
+#include "common/proto_http.h"
+#include "common/proto_json.h"
 #include "common/resources_proto.h"
-#include "isolation/posix_launcher.h"
+#include "httplib.h"
 #include "nlohmann/json.hpp"
 
 namespace agora {
@@ -115,62 +118,20 @@ json AttributesJson(const mesos::v1::AgentInfo& info) {
   return j;
 }
 
-// Mesos's ResourceStatistics (JSON field names) for one container, from its
-// cgroup (cgroups isolators) or its process tree in /proc (posix).
-// memory.events and pids.* have no ResourceStatistics field; they are
-// added as mem_oom_events, mem_oom_kill_events, pids_current, pids_max.
-json ContainerStatistics(const ExecutorRecord& e,
-                         const Cgroups2Isolator* isolator) {
-  const ContainerResources& r = e.container_resources;
-  json s = {
-      {"timestamp", absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch())},
-      {"cpus_limit",
-       r.cpus_limit && !std::isinf(*r.cpus_limit) ? *r.cpus_limit : r.cpus},
-      {"mem_limit_bytes",
-       static_cast<uint64_t>(r.mem_limit_mb.value_or(r.mem_mb) * (1 << 20))}};
-  if (isolator != nullptr && e.has_cgroup) {
-    absl::StatusOr<CgroupUsage> u = isolator->Usage(e.container_id);
-    if (!u.ok()) return s;
-    auto put = [&s](const char* key, const std::optional<uint64_t>& v) {
-      if (v) s[key] = *v;
-    };
-    auto secs = [&s](const char* key, const std::optional<uint64_t>& usec) {
-      if (usec) s[key] = static_cast<double>(*usec) / 1e6;
-    };
-    put("processes", u->processes);
-    secs("cpus_user_time_secs", u->user_usec);
-    secs("cpus_system_time_secs", u->system_usec);
-    if (u->cpu_quota_us && u->cpu_period_us && *u->cpu_period_us > 0) {
-      s["cpus_limit"] = static_cast<double>(*u->cpu_quota_us) /
-                        static_cast<double>(*u->cpu_period_us);
-    }
-    put("cpus_nr_periods", u->nr_periods);
-    put("cpus_nr_throttled", u->nr_throttled);
-    secs("cpus_throttled_time_secs", u->throttled_usec);
-    put("mem_total_bytes", u->memory_current);
-    put("mem_limit_bytes", u->memory_max);
-    put("mem_soft_limit_bytes", u->memory_low);
-    put("mem_anon_bytes", u->anon);
-    put("mem_file_bytes", u->file);
-    put("mem_cache_bytes", u->file);
-    put("mem_mapped_file_bytes", u->file_mapped);
-    put("mem_kmem_usage_bytes", u->kernel);
-    put("mem_swap_bytes", u->swap_current);
-    put("mem_oom_events", u->oom);
-    put("mem_oom_kill_events", u->oom_kill);
-    put("pids_current", u->pids_current);
-    put("pids_max", u->pids_max);
-    return s;
-  }
-  if (e.pid == 0) return s;
-  absl::StatusOr<ProcessTreeUsage> u = ReadProcessTreeUsage(e.pid);
-  if (!u.ok()) return s;
-  s["processes"] = u->processes;
-  s["threads"] = u->threads;
-  s["cpus_user_time_secs"] = u->user_secs;
-  s["cpus_system_time_secs"] = u->system_secs;
-  s["mem_rss_bytes"] = u->rss_bytes;
-  s["mem_total_bytes"] = u->rss_bytes;
+// Mesos's ResourceStatistics for one container in JSON (container_usage.h),
+// with the cgroup figures it has no field for: mem_oom_events,
+// mem_oom_kill_events, pids_current, pids_max.
+json ContainerStatisticsJson(const ExecutorRecord& e,
+                             const Cgroups2Isolator* isolator) {
+  ContainerUsageExtras extras;
+  json s = json::parse(ProtoToJson(ContainerStatistics(e, isolator, &extras)));
+  auto put = [&s](const char* key, const std::optional<uint64_t>& v) {
+    if (v) s[key] = *v;
+  };
+  put("mem_oom_events", extras.mem_oom_events);
+  put("mem_oom_kill_events", extras.mem_oom_kill_events);
+  put("pids_current", extras.pids_current);
+  put("pids_max", extras.pids_max);
   return s;
 }
 
@@ -208,10 +169,27 @@ absl::Status Agent::StartHttp() {
     for (const auto& [name, value] : options_.flags) flags[name] = value;
     return HttpResponse{200, "application/json", json{{"flags", flags}}.dump()};
   });
+  AddOperatorApiRoutes();
   absl::StatusOr<int> port = http_.Start(options_.ip, options_.http_port);
   if (!port.ok()) return port.status();
   http_port_ = *port;
   return absl::OkStatus();
+}
+
+// POST /api/v1: the operator API (proto_http.h), dispatched on the loop.
+void Agent::AddOperatorApiRoutes() {
+  using mesos::v1::agent::Call;
+  using mesos::v1::agent::Response;
+  http_.Post("/api/v1", [this](const httplib::Request& req) {
+    return ServeProtoApi<Call, Response>(
+        ProtoHttpRequestOf(req), [this](const Call& call) {
+          return RunOnLoop<absl::StatusOr<Response>>(
+              &loop_, [this, call] { return operator_api_.Handle(call); });
+        });
+  });
+  http_.Get("/api/v1", [](const httplib::Request&) {
+    return HttpResponse{405, "text/plain", "expecting 'POST' for /api/v1"};
+  });
 }
 
 std::string Agent::StatisticsJson() const {
@@ -219,12 +197,13 @@ std::string Agent::StatisticsJson() const {
   for (const auto& [fid, f] : containers_.frameworks()) {
     for (const auto& [eid, e] : f.executors) {
       if (e.pid == 0) continue;
-      out.push_back({{"executor_id", eid},
-                     {"executor_name", e.info.name()},
-                     {"framework_id", fid},
-                     {"source", e.command_executor ? eid : ""},
-                     {"container_id", e.container_id},
-                     {"statistics", ContainerStatistics(e, isolator_.get())}});
+      out.push_back(
+          {{"executor_id", eid},
+           {"executor_name", e.info.name()},
+           {"framework_id", fid},
+           {"source", e.command_executor ? eid : ""},
+           {"container_id", e.container_id},
+           {"statistics", ContainerStatisticsJson(e, isolator_.get())}});
     }
   }
   return out.dump();
@@ -303,7 +282,7 @@ void Agent::RegisterMetrics() {
       for (const auto& [fid, f] : containers_.frameworks()) {
         for (const auto& [eid, e] : f.executors) {
           if (e.pid == 0) continue;
-          json s = ContainerStatistics(e, isolator_.get());
+          json s = ContainerStatisticsJson(e, isolator_.get());
           for (const auto& [k, v] : s.items()) {
             if (v.is_number()) usage_sums_[k] += v.get<double>();
           }

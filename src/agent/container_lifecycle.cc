@@ -100,6 +100,10 @@ void ContainerManager::ShutdownExecutor(const mesos::v1::FrameworkID& fid,
   LOG(INFO) << "Shutting down executor '" << eid.value() << "' of framework "
             << fid.value();
   executor->state = State::kTerminating;
+  if (executor->launch_pending) {
+    FinishUnstartedExecutor(frameworks_[fid.value()], *executor);
+    return;
+  }
   if (executor->registration_timer) loop_->Cancel(executor->registration_timer);
   executor->registration_timer = 0;
   Event shutdown;

@@ -284,20 +284,64 @@ void ContainerManager::LaunchExecutor(FrameworkRecord& framework,
     return;
   }
   executor.container_resources = *resources;
-  absl::StatusOr<pid_t> pid = StartContainer(framework, executor);
-  if (!pid.ok()) {
-    OnLaunchFailed(framework, executor, pid.status());
+  executor.state = ExecutorRecord::State::kRegistering;
+  executor.launch_pending = true;
+  EnqueueLaunch({fid, eid, executor.container_id});
+}
+
+void ContainerManager::EnqueueLaunch(QueuedLaunch launch) {
+  launch_queue_.push_back(std::move(launch));
+  if (launch_posted_) return;
+  launch_posted_ = true;
+  loop_->Post([this] { StartNextLaunch(); });
+}
+
+void ContainerManager::StartNextLaunch() {
+  DCHECK(loop_->IsLoopThread());
+  QueuedLaunch next = std::move(launch_queue_.front());
+  launch_queue_.pop_front();
+  if (launch_queue_.empty()) {
+    launch_posted_ = false;
+  } else {
+    loop_->Post([this] { StartNextLaunch(); });
+  }
+  ExecutorRecord* executor = FindExecutor(next.framework, next.executor);
+  // Shut down (and perhaps replaced) while it waited: nothing to start.
+  if (executor == nullptr || executor->container_id != next.container ||
+      !executor->launch_pending || terminating_) {
     return;
   }
-  const std::string cid = executor.container_id;
-  executor.pid = *pid;
-  executor.state = ExecutorRecord::State::kRegistering;
-  executor.registration_timer = loop_->PostAfter(
+  executor->launch_pending = false;
+  FrameworkRecord& framework = frameworks_[next.framework];
+  absl::StatusOr<pid_t> pid = StartContainer(framework, *executor);
+  if (!pid.ok()) {
+    OnLaunchFailed(framework, *executor, pid.status());
+    return;
+  }
+  const std::string fid = next.framework, eid = next.executor,
+                    cid = next.container;
+  executor->pid = *pid;
+  executor->registration_timer = loop_->PostAfter(
       options_.executor_registration_timeout,
       [this, fid, eid, cid] { OnRegistrationTimeout(fid, eid, cid); });
   LOG(INFO) << "Launched executor '" << eid << "' of framework " << fid
-            << " in container " << cid << " (pid " << *pid << ") for task '"
-            << task.task_id().value() << "'; sandbox " << executor.directory;
+            << " in container " << cid << " (pid " << *pid << "); sandbox "
+            << executor->directory;
+}
+
+void ContainerManager::FinishUnstartedExecutor(FrameworkRecord& framework,
+                                               ExecutorRecord& executor) {
+  LOG(INFO) << "Executor '" << executor.info.executor_id().value()
+            << "' of framework " << framework.info.id().value()
+            << " was shut down before its container started";
+  executor.launch_pending = false;
+  executor.state = ExecutorRecord::State::kTerminated;
+  if (!framework.terminating && !terminating_) {
+    FailUnfinishedTasks(framework, executor);
+  }
+  executor.queued.clear();
+  MaybeRemoveExecutor(framework.info.id().value(),
+                      executor.info.executor_id().value());
 }
 
 absl::StatusOr<pid_t> ContainerManager::StartContainer(
@@ -437,6 +481,16 @@ void ContainerManager::OnExecutorSubscribe(
     stream->Close(grpc::Status(
         grpc::StatusCode::NOT_FOUND,
         absl::StrCat("executor '", eid, "' of framework ", fid, " not found")));
+    return;
+  }
+  if (executor->launch_pending) {
+    // Its container has not been started: this is not its process.
+    LOG(WARNING) << "Rejecting SUBSCRIBE of executor '" << eid
+                 << "' of framework " << fid << ": not launched yet";
+    stream->Close(
+        grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                     absl::StrCat("executor '", eid, "' of framework ", fid,
+                                  " has not been launched")));
     return;
   }
   if (executor->state == ExecutorRecord::State::kTerminating ||

@@ -71,6 +71,9 @@ struct ExecutorRecord {
   std::string termination_message = "Executor terminated";
   std::optional<mesos::v1::TaskResourceLimitation> limitation;
   bool has_cgroup = false;  // The container's cgroup exists.
+  // Accepted, waiting in the launch queue: no sandbox, cgroup or process
+  // yet (state kRegistering).
+  bool launch_pending = false;
   ContainerResources container_resources;
   EventLoop::TimerId registration_timer = 0;
   EventLoop::TimerId shutdown_timer = 0;
@@ -188,6 +191,18 @@ class ContainerManager : public ExecutorCallHandler {
   // Creates the sandbox and starts the executor's process.
   absl::StatusOr<pid_t> StartContainer(const FrameworkRecord& framework,
                                        ExecutorRecord& executor);
+  // Launches are queued and started one per loop turn, so a burst of
+  // RunTask from one offer leaves room for the executors' calls and the
+  // master's acknowledgements between two launches.
+  struct QueuedLaunch {
+    std::string framework, executor, container;
+  };
+  void EnqueueLaunch(QueuedLaunch launch);
+  void StartNextLaunch();
+  // An executor shut down before its queued launch started: it ends here,
+  // with no process to wait for.
+  void FinishUnstartedExecutor(FrameworkRecord& framework,
+                               ExecutorRecord& executor);
   void OnLaunchFailed(FrameworkRecord& framework, ExecutorRecord& executor,
                       const absl::Status& error);
   void DeliverQueuedTasks(ExecutorRecord& executor);
@@ -259,6 +274,8 @@ class ContainerManager : public ExecutorCallHandler {
   std::map<std::string, FrameworkRecord> frameworks_;
   std::deque<FrameworkRecord> completed_frameworks_;
   bool terminating_ = false;  // The agent is shutting down.
+  std::deque<QueuedLaunch> launch_queue_;
+  bool launch_posted_ = false;
 };
 
 // TASK_DROPPED for a PARTITION_AWARE framework, TASK_LOST otherwise.

@@ -16,6 +16,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/vfork_clone.h"
 
 namespace agora {
 namespace {
@@ -32,7 +33,8 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-// In the forked child: async-signal-safe calls only.
+// In the child, which shares the executor's memory until exec
+// (VforkClone) or has a copy of it (fork): async-signal-safe calls only.
 [[noreturn]] void RunChild(bool shell, const char* program, char* const* argv,
                            char* const* envp, const char* cwd, int report,
                            pid_t executor) {
@@ -42,13 +44,16 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
     (void)n;
     _exit(127);
   };
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Every signal is blocked (by the parent, around the clone) until the
+  // handlers, which must not run in a child sharing the parent's memory,
+  // are back to their defaults.
   struct sigaction dfl;
   memset(&dfl, 0, sizeof(dfl));
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   // Its own process group, so a kill reaches everything it starts; it stays
   // in the executor's session, which is how the agent finds whatever is
   // left of the container when the executor dies.
@@ -68,6 +73,39 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   }
   fail(1);
   _exit(127);
+}
+
+struct ChildArgs {
+  bool shell;
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;
+  int report;
+  pid_t executor;
+};
+
+void RunChildEntry(void* p) {
+  const ChildArgs& a = *static_cast<const ChildArgs*>(p);
+  RunChild(a.shell, a.program, a.argv, a.envp, a.cwd, a.report, a.executor);
+}
+
+// Starts the child without copying the executor's memory where the kernel
+// allows (clone3 with CLONE_VM | CLONE_VFORK), else by fork. Every signal
+// stays blocked until the child has reset the handlers. Returns the pid or
+// -errno.
+pid_t StartChild(ChildArgs* child) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = VforkClone(0, -1, &RunChildEntry, child);
+  if (pid == -ENOSYS || pid == -EINVAL) {
+    pid = fork();
+    if (pid == 0) RunChildEntry(child);
+    if (pid < 0) pid = -errno;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return pid;
 }
 
 }  // namespace
@@ -95,17 +133,14 @@ absl::StatusOr<pid_t> TaskProcess::Start(const TaskCommand& command,
   if (pipe2(fds, O_CLOEXEC) < 0) {
     return absl::ErrnoToStatus(errno, "failed to create a pipe");
   }
-  pid_t self = getpid();
-  pid_t pid = fork();
+  ChildArgs child{command.shell,   program.c_str(),     argv_ptrs.data(),
+                  env_ptrs.data(), command.cwd.c_str(), fds[1],
+                  getpid()};
+  pid_t pid = StartChild(&child);
   if (pid < 0) {
-    int error = errno;
     close(fds[0]);
     close(fds[1]);
-    return absl::ErrnoToStatus(error, "failed to fork");
-  }
-  if (pid == 0) {
-    RunChild(command.shell, program.c_str(), argv_ptrs.data(), env_ptrs.data(),
-             command.cwd.c_str(), fds[1], self);
+    return absl::ErrnoToStatus(-pid, "failed to start the task's process");
   }
   close(fds[1]);
   ChildFailure failure;

@@ -1,5 +1,6 @@
 #include "isolation/posix_launcher.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -14,8 +15,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <utility>
@@ -24,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "common/vfork_clone.h"
 
 namespace agora {
 namespace {
@@ -45,23 +45,6 @@ enum Step : int {
   kSetgid,
   kSetuid
 };
-
-// struct clone_args of <linux/sched.h> (version 2, 88 bytes), spelled out
-// here because that header clashes with glibc's <sched.h>.
-struct CloneArgs {
-  uint64_t flags;
-  uint64_t pidfd;
-  uint64_t child_tid;
-  uint64_t parent_tid;
-  uint64_t exit_signal;
-  uint64_t stack;
-  uint64_t stack_size;
-  uint64_t tls;
-  uint64_t set_tid;
-  uint64_t set_tid_size;
-  uint64_t cgroup;
-};
-constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
 // What the child does between clone and exec, prepared by the parent.
 struct ChildSetup {
@@ -134,14 +117,16 @@ absl::Status OpenOutput(const std::string& path, Fd* fd) {
     _exit(127);
   };
   // The parent may block or ignore signals (gRPC ignores SIGPIPE); the new
-  // program starts with defaults.
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // program starts with defaults. The parent blocked every signal around
+  // the clone, so none of its handlers can run here (in a child that
+  // shares its memory) before they are all reset.
   struct sigaction dfl;
   memset(&dfl, 0, sizeof(dfl));
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
 
   if (setup.cgroup_procs >= 0) {
     // Async-signal-safe decimal formatting of our pid.
@@ -207,6 +192,65 @@ absl::Status OpenOutput(const std::string& path, Fd* fd) {
   _exit(127);  // Not reached.
 }
 
+// Everything RunChild needs, in one place the child can reach through a
+// single pointer (it shares or copies the parent's memory).
+struct ChildArgs {
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;
+  int out, err, in, report;
+  const ChildSetup* setup;
+};
+
+void RunChildEntry(void* p) {
+  const ChildArgs& a = *static_cast<const ChildArgs*>(p);
+  RunChild(a.program, a.argv, a.envp, a.cwd, a.out, a.err, a.in, a.report,
+           *a.setup);
+}
+
+// Starts the child with every signal blocked (it resets the handlers
+// before unblocking). Where clone3 and the trampoline exist the child
+// shares this process's memory until exec (VforkClone) and is born in the
+// cgroup open as `cgroup_fd` (-1: none). Otherwise, and when
+// `use_clone3` is false, a plain clone copies the memory and the child
+// writes itself into `cgroup_procs` (opened here) before exec.
+absl::StatusOr<pid_t> StartChild(bool use_clone3, const std::string& cgroup,
+                                 uint64_t ns_flags, int cgroup_fd,
+                                 ChildArgs* child, ChildSetup* setup,
+                                 Fd* cgroup_procs) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = -ENOSYS;
+  if (use_clone3) {
+    uint64_t flags = ns_flags | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);
+    pid = VforkClone(flags, cgroup_fd, &RunChildEntry, child);
+  }
+  if (pid == -ENOSYS || pid == -E2BIG || pid == -EINVAL) {
+    // No clone3 or no CLONE_INTO_CGROUP (kernels before 5.7): the child
+    // enters its cgroup itself before anything else.
+    if (!cgroup.empty()) {
+      std::string procs = cgroup + "/cgroup.procs";
+      cgroup_procs->reset(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+      if (cgroup_procs->get() < 0) {
+        int error = errno;
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        return absl::ErrnoToStatus(
+            error, absl::StrCat("launch: failed to open '", procs, "'"));
+      }
+      setup->cgroup_procs = cgroup_procs->get();
+    }
+    pid = static_cast<pid_t>(
+        syscall(SYS_clone, SIGCHLD | ns_flags, nullptr, nullptr, nullptr, 0));
+    if (pid == 0) RunChildEntry(child);
+    if (pid < 0) pid = -errno;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) return absl::ErrnoToStatus(-pid, "launch: clone failed");
+  return pid;
+}
+
 absl::Status ChildFailureToStatus(const ChildFailure& f, const LaunchSpec& spec,
                                   const std::string& program) {
   switch (f.step) {
@@ -249,30 +293,59 @@ struct ProcEntry {
   pid_t sid = 0;
 };
 
-// Every process's parent and group, from /proc/<pid>/stat.
+// The fields of /proc/<name>/stat after "(comm) " (comm may hold spaces
+// and ')'), read with `proc` an open /proc directory. False when the
+// process is gone.
+bool ReadStatFields(int proc, const char* name, char* buf, size_t size,
+                    absl::string_view* fields) {
+  char path[32];
+  snprintf(path, sizeof(path), "%s/stat", name);
+  int fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n;
+  do {
+    n = read(fd, buf, size - 1);
+  } while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n <= 0) return false;
+  absl::string_view line(buf, static_cast<size_t>(n));
+  size_t close_paren = line.rfind(')');
+  if (close_paren == absl::string_view::npos || close_paren + 2 > line.size()) {
+    return false;
+  }
+  *fields = line.substr(close_paren + 2);
+  return true;
+}
+
+// Every process's parent, group and session, from /proc/<pid>/stat. Runs
+// when a container is destroyed, so it reads each file with one read(2)
+// into a buffer on the stack.
 std::map<pid_t, ProcEntry> ReadProcessTable() {
   std::map<pid_t, ProcEntry> table;
-  std::error_code ec;
-  for (const auto& dir : std::filesystem::directory_iterator("/proc", ec)) {
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return table;
+  char buf[1024];
+  while (struct dirent* d = readdir(dir)) {
     int pid;
-    if (!absl::SimpleAtoi(dir.path().filename().string(), &pid)) continue;
-    std::ifstream in(dir.path() / "stat");
-    std::string line;
-    if (!std::getline(in, line)) continue;  // The process just exited.
-    // "pid (comm) state ppid pgrp session ..."; comm may hold spaces and
-    // ')'.
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::vector<std::string> fields =
-        absl::StrSplit(line.substr(close + 1), ' ', absl::SkipEmpty());
-    ProcEntry e;
-    if (fields.size() < 4 || !absl::SimpleAtoi(fields[1], &e.ppid) ||
-        !absl::SimpleAtoi(fields[2], &e.pgid) ||
-        !absl::SimpleAtoi(fields[3], &e.sid)) {
+    if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
+        !absl::SimpleAtoi(d->d_name, &pid)) {
       continue;
     }
-    table[pid] = e;
+    absl::string_view fields;
+    if (!ReadStatFields(dirfd(dir), d->d_name, buf, sizeof(buf), &fields)) {
+      continue;  // The process just exited.
+    }
+    // "state ppid pgrp session ..."
+    std::vector<absl::string_view> f =
+        absl::StrSplit(fields, absl::MaxSplits(' ', 4));
+    ProcEntry e;
+    if (f.size() < 4 || !absl::SimpleAtoi(f[1], &e.ppid) ||
+        !absl::SimpleAtoi(f[2], &e.pgid) || !absl::SimpleAtoi(f[3], &e.sid)) {
+      continue;
+    }
+    table.emplace_hint(table.end(), pid, e);
   }
+  closedir(dir);
   return table;
 }
 
@@ -331,21 +404,23 @@ absl::StatusOr<ProcessTreeUsage> ReadProcessTreeUsage(pid_t pid) {
   static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   ProcessTreeUsage usage;
+  int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc < 0) return absl::ErrnoToStatus(errno, "failed to open /proc");
+  char buf[1024];
   for (pid_t p : pids) {
-    std::ifstream in(absl::StrCat("/proc/", p, "/stat"));
-    std::string line;
-    if (!std::getline(in, line)) {
+    absl::string_view fields;
+    std::string name = absl::StrCat(p);
+    if (!ReadStatFields(proc, name.c_str(), buf, sizeof(buf), &fields)) {
       if (p == pid) {
+        close(proc);
         return absl::NotFoundError(absl::StrCat("process ", pid, " is gone"));
       }
       continue;
     }
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
     // Fields after "(comm)": state is [0]; utime [11], stime [12],
     // num_threads [17], rss [21] (proc(5) numbers 14, 15, 20, 24).
-    std::vector<std::string> f =
-        absl::StrSplit(line.substr(close + 2), ' ', absl::SkipEmpty());
+    std::vector<absl::string_view> f =
+        absl::StrSplit(fields, ' ', absl::SkipEmpty());
     uint64_t utime, stime, threads, rss;
     if (f.size() < 22 || !absl::SimpleAtoi(f[11], &utime) ||
         !absl::SimpleAtoi(f[12], &stime) ||
@@ -358,6 +433,7 @@ absl::StatusOr<ProcessTreeUsage> ReadProcessTreeUsage(pid_t pid) {
     usage.processes += 1;
     usage.threads += static_cast<uint32_t>(threads);
   }
+  close(proc);
   return usage;
 }
 
@@ -431,38 +507,12 @@ absl::StatusOr<pid_t> PosixLauncher::Launch(const LaunchSpec& spec,
     }
   }
 
-  pid_t pid = -1;
-  if (!spec.cgroup.empty() && options_.use_clone3) {
-    CloneArgs args;
-    memset(&args, 0, sizeof(args));
-    args.flags = kCloneIntoCgroup | ns_flags;
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<uint64_t>(cgroup_dir.get());
-    pid = static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof(args)));
-    if (pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
-      return absl::ErrnoToStatus(errno, "launch: clone3 failed");
-    }
-  }
-  if (pid < 0) {
-    // No clone3 or no CLONE_INTO_CGROUP (kernels before 5.7): the child
-    // enters its cgroup itself before anything else.
-    if (!spec.cgroup.empty()) {
-      std::string procs = spec.cgroup + "/cgroup.procs";
-      cgroup_procs.reset(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-      if (cgroup_procs.get() < 0) {
-        return absl::ErrnoToStatus(
-            errno, absl::StrCat("launch: failed to open '", procs, "'"));
-      }
-      setup.cgroup_procs = cgroup_procs.get();
-    }
-    pid = static_cast<pid_t>(
-        syscall(SYS_clone, SIGCHLD | ns_flags, nullptr, nullptr, nullptr, 0));
-  }
-  if (pid < 0) return absl::ErrnoToStatus(errno, "launch: clone failed");
-  if (pid == 0) {
-    RunChild(program.c_str(), argv.get(), envp.get(), spec.cwd.c_str(),
-             out.get(), err.get(), in.get(), report_write.get(), setup);
-  }
+  ChildArgs child{program.c_str(),  argv.get(),         envp.get(),
+                  spec.cwd.c_str(), out.get(),          err.get(),
+                  in.get(),         report_write.get(), &setup};
+  AGORA_ASSIGN_OR_RETURN(
+      pid_t pid, StartChild(options_.use_clone3, spec.cgroup, ns_flags,
+                            cgroup_dir.get(), &child, &setup, &cgroup_procs));
   report_write.reset();
   ChildFailure failure;
   ssize_t n;

@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
+#include "common/proto_http.h"
 #include "httplib.h"
 #include "master/state_snapshot.h"
 
@@ -117,6 +118,29 @@ void Route(HttpServer* server, const std::string& path,
   server->Get("/master" + path, handler);
 }
 
+// POST /api/v1 (and /master/api/v1): the operator API of
+// agora.v1.Operator/Call over HTTP (common/proto_http.h), dispatched on the
+// loop through Master::HandleOperatorCall.
+void AddOperatorApi(HttpServer* server, EventLoop* loop, Master* master) {
+  using mesos::v1::master::Call;
+  using mesos::v1::master::Response;
+  HttpServer::Handler api = [loop, master](const httplib::Request& req) {
+    return ServeProtoApi<Call, Response>(
+        ProtoHttpRequestOf(req), [loop, master](const Call& call) {
+          return RunOnLoop<absl::StatusOr<Response>>(loop, [master, call] {
+            return master->HandleOperatorCall(call);
+          });
+        });
+  };
+  HttpServer::Handler get = [](const httplib::Request&) {
+    return HttpResponse{405, "text/plain", "expecting 'POST' for /api/v1"};
+  };
+  for (const char* path : {"/api/v1", "/master/api/v1"}) {
+    server->Post(path, api);
+    server->Get(path, get);
+  }
+}
+
 }  // namespace
 
 void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master) {
@@ -152,6 +176,8 @@ void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master) {
                         [](const StateSnapshot& s, const httplib::Request&) {
                           return RenderRoles(s);
                         }));
+
+  AddOperatorApi(server, loop, master);
 
   server->Get("/metrics/snapshot", [loop, master](const httplib::Request&) {
     std::optional<std::map<std::string, double>> metrics =

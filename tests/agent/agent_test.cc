@@ -476,6 +476,38 @@ TEST_F(AgentTest, KillBeforeTheExecutorSubscribesIsKilledDuringLaunch) {
             mesos::v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH);
 }
 
+// Launches wait in a queue and start one per loop turn, after whatever
+// else is waiting. A kill that reaches a task whose launch is still queued
+// ends it there: no sandbox, no process. (Launched at once, as before the
+// queue, its sandbox would exist by the time the kill is handled.)
+TEST_F(AgentTest, KillOfATaskWhoseLaunchIsQueuedNeverStartsIt) {
+  StartAgent();
+  Register();
+  constexpr int kTasks = 40;
+  auto small = [](mesos::v1::TaskInfo* task) {
+    task->mutable_resources(0)->mutable_scalar()->set_value(0.01);
+  };
+  for (int i = 0; i < kTasks; ++i) {
+    RunTask(absl::StrCat("burst-", i), "sleep 1000", small);
+  }
+  const std::string last = absl::StrCat("burst-", kTasks - 1);
+  MasterMessage kill;
+  kill.mutable_kill_task()->mutable_framework_id()->set_value(kFrameworkId);
+  kill.mutable_kill_task()->mutable_task_id()->set_value(last);
+  ASSERT_TRUE(master_.Send(kill));
+  StatusUpdate killed = NextUpdate(last);
+  EXPECT_EQ(killed.status().state(), mesos::v1::TASK_KILLED);
+  EXPECT_EQ(killed.status().reason(),
+            mesos::v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH);
+  EXPECT_FALSE(std::filesystem::exists(
+      absl::StrCat(dir_, "/slaves/", kAgentId, "/frameworks/", kFrameworkId,
+                   "/executors/", last)));
+  // The others were launched in order and run.
+  EXPECT_EQ(NextUpdate("burst-0").status().state(), mesos::v1::TASK_STARTING);
+  EXPECT_EQ(NextUpdate(absl::StrCat("burst-", kTasks - 2)).status().state(),
+            mesos::v1::TASK_STARTING);
+}
+
 TEST_F(AgentTest, ShutdownFrameworkKillsItsTasksWithoutUpdates) {
   StartAgent();
   Register();

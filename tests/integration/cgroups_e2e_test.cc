@@ -177,6 +177,21 @@ class CgroupsE2ETest : public ::testing::Test {
     return out;
   }
 
+  // The operator API's GET_CONTAINERS (HTTP JSON): each container's
+  // resource_statistics by executor id.
+  std::map<std::string, json> OperatorStatistics() {
+    std::map<std::string, json> out;
+    auto r = HttpPost(http(), "/api/v1", R"({"type": "GET_CONTAINERS"})",
+                      "application/json", "application/json");
+    if (!r.ok() || r->status != 200) return out;
+    json j = json::parse(r->body, nullptr, false);
+    if (j.is_discarded()) return out;
+    for (const json& c : j["get_containers"].value("containers", json())) {
+      out[c["executor_id"]["value"]] = c["resource_statistics"];
+    }
+    return out;
+  }
+
   std::string ContainerPath(const std::string& container) {
     return absl::StrCat(kHierarchy, "/", *root_, "/", container);
   }
@@ -260,8 +275,8 @@ TEST_F(CgroupsE2ETest, BusyLoopUnderCpuMaxIsThrottled) {
                                 "done'; exit 0"});
     done = true;
   });
-  uint64_t throttled = 0;
-  double limit = 0;
+  uint64_t throttled = 0, operator_throttled = 0, operator_anon = 0;
+  double limit = 0, operator_limit = 0;
   while (!done) {
     auto stats = Statistics();
     if (stats.count("busy")) {
@@ -270,11 +285,24 @@ TEST_F(CgroupsE2ETest, BusyLoopUnderCpuMaxIsThrottled) {
           std::max<uint64_t>(throttled, s.value("cpus_nr_throttled", 0));
       limit = s.value("cpus_limit", 0.0);
     }
+    // The operator API's GET_CONTAINERS reads the same cgroup files.
+    auto op = OperatorStatistics();
+    if (op.count("busy")) {
+      const json& s = op["busy"];
+      operator_throttled = std::max<uint64_t>(operator_throttled,
+                                              s.value("cpus_nr_throttled", 0));
+      operator_anon =
+          std::max<uint64_t>(operator_anon, s.value("mem_anon_bytes", 0));
+      operator_limit = s.value("cpus_limit", 0.0);
+    }
     absl::SleepFor(absl::Milliseconds(200));
   }
   run.join();
   EXPECT_GT(throttled, 0u);
   EXPECT_NEAR(limit, 0.2, 0.01);  // 0.1 + the executor's 0.1.
+  EXPECT_GT(operator_throttled, 0u);
+  EXPECT_GT(operator_anon, 0u);
+  EXPECT_NEAR(operator_limit, 0.2, 0.01);
   // The agent's metrics carry the containers' figures too.
   auto metrics = HttpGet(http(), "/metrics/snapshot");
   ASSERT_TRUE(metrics.ok());

@@ -120,6 +120,23 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   return res->body;
 }
 
+absl::StatusOr<HttpResult> HttpPost(int port, const std::string& path,
+                                    const std::string& body,
+                                    const std::string& content_type,
+                                    const std::string& accept) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(10);
+  httplib::Headers headers;
+  if (!accept.empty()) headers.emplace("Accept", accept);
+  auto res = client.Post(path.c_str(), headers, body, content_type.c_str());
+  if (!res) {
+    return absl::UnavailableError(absl::StrCat("POST ", path, " failed"));
+  }
+  return HttpResult{res->status, res->get_header_value("Content-Type"),
+                    res->body};
+}
+
 std::string BinDir() {
   const char* dir = std::getenv("AGORA_BIN_DIR");
   return dir != nullptr ? dir : "build/bin";

@@ -57,6 +57,19 @@ absl::StatusOr<Ports> WaitForPortFile(const std::string& path,
 // GET http://127.0.0.1:<port><path>; the body, or an error.
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 
+struct HttpResult {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+// POST http://127.0.0.1:<port><path> with `body`, Content-Type
+// `content_type` and, unless empty, `accept` as Accept; the answer whatever
+// its status, or Unavailable without one.
+absl::StatusOr<HttpResult> HttpPost(int port, const std::string& path,
+                                    const std::string& body,
+                                    const std::string& content_type,
+                                    const std::string& accept = "");
+
 std::string BinDir();  // $AGORA_BIN_DIR, where the built binaries are.
 std::string ReadFile(const std::string& path);
 

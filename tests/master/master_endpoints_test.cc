@@ -1,9 +1,11 @@
 // Master tests of the read-only endpoints in Mesos's shapes: /slaves,
 // /tasks (limit, offset, order, filters), /roles, /frameworks, the /master/
-// prefixes, and the health, partition and allocator metric keys.
+// prefixes, the health, partition and allocator metric keys, and the
+// operator API over HTTP (POST /api/v1).
 #include <string>
 
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "master/master_test_fixture.h"
 
 namespace agora::testing {
@@ -144,6 +146,59 @@ TEST_F(MasterEndpointsTest, PartitionAndAllocatorMetricsAreServed) {
   EXPECT_GE(metrics["allocator/mesos/allocation_run_ms/count"], 1.0);
   EXPECT_GE(metrics["allocator/mesos/allocation_run_ms/max"],
             metrics["allocator/mesos/allocation_run_ms/min"]);
+}
+
+TEST_F(MasterEndpointsTest, OperatorApiOverHttp) {
+  StartMaster();
+  FakeAgent* agent = AddAgent("host-a", "cpus:4;mem:1024");
+  httplib::Client client("127.0.0.1", server_->http_port());
+  client.set_read_timeout(10);
+
+  // JSON in, JSON out, on both paths.
+  for (const char* path : {"/api/v1", "/master/api/v1"}) {
+    auto r = client.Post(path, R"({"type": "GET_AGENTS"})", "application/json");
+    ASSERT_TRUE(r) << path;
+    ASSERT_EQ(r->status, 200) << path << ": " << r->body;
+    nlohmann::json j = nlohmann::json::parse(r->body);
+    EXPECT_EQ(j["type"], "GET_AGENTS");
+    ASSERT_EQ(j["get_agents"]["agents"].size(), 1u) << j;
+    EXPECT_EQ(j["get_agents"]["agents"][0]["agent_info"]["id"]["value"],
+              agent->agent_id());
+  }
+
+  // Protobuf in, protobuf out.
+  mesos::v1::master::Call call;
+  call.set_type(mesos::v1::master::Call::GET_HEALTH);
+  httplib::Headers accept = {{"Accept", "application/x-protobuf"}};
+  auto raw = client.Post("/api/v1", accept, call.SerializeAsString(),
+                         "application/x-protobuf");
+  ASSERT_TRUE(raw);
+  ASSERT_EQ(raw->status, 200) << raw->body;
+  mesos::v1::master::Response response;
+  ASSERT_TRUE(response.ParseFromString(raw->body));
+  EXPECT_TRUE(response.get_health().healthy());
+
+  // Errors: the dispatch's codes and Mesos's media-type rules.
+  auto unserved = client.Post(
+      "/api/v1", R"({"type": "GET_MAINTENANCE_STATUS"})", "application/json");
+  ASSERT_TRUE(unserved);
+  EXPECT_EQ(unserved->status, 501);
+  EXPECT_NE(unserved->body.find("GET_MAINTENANCE_STATUS"), std::string::npos);
+  auto gone = client.Post(
+      "/api/v1",
+      R"({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "nope"}}})",
+      "application/json");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
+  auto malformed = client.Post("/api/v1", "{", "application/json");
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->status, 400);
+  auto media = client.Post("/api/v1", "x", "text/plain");
+  ASSERT_TRUE(media);
+  EXPECT_EQ(media->status, 415);
+  auto get = client.Get("/api/v1");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
 }
 
 }  // namespace
