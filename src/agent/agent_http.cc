@@ -19,6 +19,12 @@
 namespace agora {
 namespace {
 
+// Strings from peers (task names, labels) need not be UTF-8: a bad byte
+// becomes U+FFFD instead of an exception on the loop.
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 using json = nlohmann::json;
 using State = ExecutorRecord::State;
 
@@ -167,7 +173,8 @@ absl::Status Agent::StartHttp() {
   http_.Get("/flags", [this](const httplib::Request&) {
     json flags = json::object();
     for (const auto& [name, value] : options_.flags) flags[name] = value;
-    return HttpResponse{200, "application/json", json{{"flags", flags}}.dump()};
+    return HttpResponse{200, "application/json",
+                        DumpJson(json{{"flags", flags}})};
   });
   AddOperatorApiRoutes();
   absl::StatusOr<int> port = http_.Start(options_.ip, options_.http_port);
@@ -206,7 +213,7 @@ std::string Agent::StatisticsJson() const {
            {"statistics", ContainerStatisticsJson(e, isolator_.get())}});
     }
   }
-  return out.dump();
+  return DumpJson(out);
 }
 
 std::string Agent::StateJson() const {
@@ -246,7 +253,7 @@ std::string Agent::StateJson() const {
   }
   j["reserved_resources"] = std::move(reserved_json);
   j["unreserved_resources"] = ResourcesJson(ToProto(total_.Unreserved()));
-  return j.dump();
+  return DumpJson(j);
 }
 
 void Agent::RegisterMetrics() {
@@ -369,7 +376,7 @@ void Agent::RegisterResourceGauges() {
 std::string Agent::MetricsJson() const {
   json j = json::object();
   for (const auto& [name, value] : metrics_.Snapshot()) j[name] = value;
-  return j.dump();
+  return DumpJson(j);
 }
 
 }  // namespace agora

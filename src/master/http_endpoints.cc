@@ -16,6 +16,12 @@
 namespace agora {
 namespace {
 
+// Strings from peers (task names, labels) need not be UTF-8: a bad byte
+// becomes U+FFFD instead of an exception.
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 HttpResponse Unavailable() {
   return HttpResponse{503, "text/plain", "master did not answer in time"};
 }
@@ -108,7 +114,7 @@ HttpServer::Handler SnapshotHandler(std::shared_ptr<SnapshotSource> source,
         source->Get(absl::Seconds(10));
     if (snapshot == nullptr) return Unavailable();
     return HttpResponse{200, "application/json",
-                        render(*snapshot, request).dump()};
+                        DumpJson(render(*snapshot, request))};
   };
 }
 
@@ -185,7 +191,7 @@ void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master) {
             loop, [master] { return master->MetricsSnapshot(); });
     if (!metrics.has_value()) return Unavailable();
     return HttpResponse{200, "application/json",
-                        nlohmann::json(*metrics).dump()};
+                        DumpJson(nlohmann::json(*metrics))};
   });
 }
 

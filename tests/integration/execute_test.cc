@@ -35,17 +35,19 @@ class ExecuteTest : public ::testing::Test {
 };
 
 TEST_F(ExecuteTest, TaskOutputLandsInSandboxStdout) {
-  auto result = cluster_->Execute(
-      {"--name=hello", "--command=echo hello-from-agora",
-       "--resources=cpus:0.5;mem:64"});
+  auto result =
+      cluster_->Execute({"--name=hello", "--command=echo hello-from-agora",
+                         "--resources=cpus:0.5;mem:64"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 0) << result->output;
-  EXPECT_TRUE(absl::StrContains(result->output, "TASK_RUNNING")) << result->output;
-  EXPECT_TRUE(absl::StrContains(result->output, "TASK_FINISHED")) << result->output;
+  EXPECT_TRUE(absl::StrContains(result->output, "TASK_RUNNING"))
+      << result->output;
+  EXPECT_TRUE(absl::StrContains(result->output, "TASK_FINISHED"))
+      << result->output;
 
-  std::vector<std::string> sandboxes = Glob(
-      cluster_->agent_work_dir() +
-      "/slaves/*/frameworks/*/executors/hello/runs/*/stdout");
+  std::vector<std::string> sandboxes =
+      Glob(cluster_->agent_work_dir() +
+           "/slaves/*/frameworks/*/executors/hello/runs/*/stdout");
   ASSERT_FALSE(sandboxes.empty()) << "no sandbox stdout found";
   bool found = false;
   for (const std::string& path : sandboxes) {
@@ -59,16 +61,17 @@ TEST_F(ExecuteTest, FailingCommandGivesTaskFailedAndNonZeroExit) {
       {"--name=fails", "--command=exit 3", "--resources=cpus:0.5;mem:64"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_NE(result->exit_code, 0) << result->output;
-  EXPECT_TRUE(absl::StrContains(result->output, "TASK_FAILED")) << result->output;
+  EXPECT_TRUE(absl::StrContains(result->output, "TASK_FAILED"))
+      << result->output;
   EXPECT_TRUE(absl::StrContains(result->output, "Command exited with status 3"))
       << result->output;
 }
 
 TEST_F(ExecuteTest, FiftyInstancesAllFinish) {
-  auto result = cluster_->Execute(
-      {"--name=many", "--command=true", "--instances=50",
-       "--resources=cpus:0.05;mem:32"},
-      absl::Seconds(240));
+  auto result =
+      cluster_->Execute({"--name=many", "--command=true", "--instances=50",
+                         "--resources=cpus:0.05;mem:32"},
+                        absl::Seconds(240));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 0) << result->output;
   int finished = 0;
@@ -87,14 +90,32 @@ TEST_F(ExecuteTest, FiftyInstancesAllFinish) {
 TEST_F(ExecuteTest, TaskNeedingMoreThanTheAgentHasNeverLaunches) {
   // Nothing fits, so agora-execute keeps declining; it must not crash the
   // cluster, and a later task must still run.
-  auto big = cluster_->Execute({"--name=big", "--command=true",
-                                "--resources=cpus:64;mem:64"},
-                               absl::Seconds(3));
+  auto big = cluster_->Execute(
+      {"--name=big", "--command=true", "--resources=cpus:64;mem:64"},
+      absl::Seconds(3));
   EXPECT_FALSE(big.ok());  // Still waiting for an offer that fits.
-  auto small = cluster_->Execute({"--name=small", "--command=true",
-                                  "--resources=cpus:0.5;mem:64"});
+  auto small = cluster_->Execute(
+      {"--name=small", "--command=true", "--resources=cpus:0.5;mem:64"});
   ASSERT_TRUE(small.ok()) << small.status();
   EXPECT_EQ(small->exit_code, 0) << small->output;
+}
+
+// Task names and labels are bytes to protobuf's proto2 strings: a name
+// that is not UTF-8 must not make /state (rendered as JSON) throw on the
+// master or the agent; the bad bytes come out as U+FFFD.
+TEST_F(ExecuteTest, ANameThatIsNotUtf8KeepsStateServable) {
+  auto result = cluster_->Execute({"--name=bad\xff\xfename", "--command=true",
+                                   "--resources=cpus:0.5;mem:64"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 0) << result->output;
+  for (int port :
+       {cluster_->master_ports().http, cluster_->agent_ports().http}) {
+    auto state = HttpGet(port, "/state");
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_TRUE(absl::StrContains(*state, "bad\xef\xbf\xbd\xef\xbf\xbdname"))
+        << *state;
+  }
+  EXPECT_TRUE(HttpGet(cluster_->master_ports().http, "/health").ok());
 }
 
 TEST(ExecuteFlagsTest, BadInputIsAClearErrorAtStartUp) {
@@ -105,15 +126,21 @@ TEST(ExecuteFlagsTest, BadInputIsAClearErrorAtStartUp) {
     std::string expect;  // A fragment of the error message.
   } cases[] = {
       {"agora-master", {"--no_such_flag=1"}, "no_such_flag"},
-      {"agora-agent", {"--master=127.0.0.1:1", "--resources=cpus:abc",
-                       "--work_dir=" + dir + "/bad-agent"}, "cpus:abc"},
-      {"agora-agent", {"--master=nohostport", "--work_dir=" + dir + "/bad-agent2"},
+      {"agora-agent",
+       {"--master=127.0.0.1:1", "--resources=cpus:abc",
+        "--work_dir=" + dir + "/bad-agent"},
+       "cpus:abc"},
+      {"agora-agent",
+       {"--master=nohostport", "--work_dir=" + dir + "/bad-agent2"},
        "nohostport"},
-      {"agora-execute", {"--master=127.0.0.1:1", "--name=x", "--command=true",
-                         "--resources=mem:-5"}, "mem"},
+      {"agora-execute",
+       {"--master=127.0.0.1:1", "--name=x", "--command=true",
+        "--resources=mem:-5"},
+       "mem"},
       {"agora-execute", {"--master=127.0.0.1:1", "--command=true"}, "--name"},
-      {"agora-execute", {"--master=127.0.0.1:1", "--name=x", "--command=true",
-                         "--env=not-json"}, "--env"},
+      {"agora-execute",
+       {"--master=127.0.0.1:1", "--name=x", "--command=true", "--env=not-json"},
+       "--env"},
   };
   int i = 0;
   for (const Case& c : cases) {
