@@ -9,12 +9,19 @@
 #
 # Usage: scripts/cgroup2-vm.sh [--bin-dir DIR] [--timeout SEC] [--keep]
 #                              [--filter GTEST_FILTER]
+#                              [--bench [--bench-args 'ARGS']]
 #   --bin-dir  where the built binaries are (default: $AGORA_BIN_DIR, else
 #              build/bin of this checkout)
+#   --bench    instead of the tests, run agora-cgroups-bench in the guest
+#              (only that binary is needed) and print its output; ARGS are
+#              passed to it (default: the cgroup and calibration benchmarks,
+#              --benchmark_filter='Cgroup|Getppid|Tmpfs'). Opt-in: the CTest
+#              tier never passes it.
 #
 # Exit status 0 only when the VM booted, reported its results, ran at least
-# one test, and no test failed or skipped. A VM that cannot boot, a timeout
-# or zero tests is a failure, never a skip.
+# one test, and no test failed or skipped (with --bench: the benchmark
+# binary exited 0 and no benchmark reported an error). A VM that cannot
+# boot, a timeout or zero tests is a failure, never a skip.
 #
 # What it needs (installed by scripts/install-deps.sh --vm, idempotent):
 # qemu-system-x86, busybox-static (the guest's userland) and Debian 12's
@@ -29,12 +36,16 @@ BIN=${AGORA_BIN_DIR:-$here/../build/bin}
 TIMEOUT=600
 KEEP=0
 FILTER="*"
+BENCH=0
+BENCH_ARGS="--benchmark_filter='Cgroup|Getppid|Tmpfs'"
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin-dir) BIN=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --filter) FILTER=$2; shift 2 ;;
+    --bench) BENCH=1; shift ;;
+    --bench-args) BENCH_ARGS=$2; shift 2 ;;
     *) echo "cgroup2-vm: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -51,6 +62,7 @@ ldd "$BUSYBOX" >/dev/null 2>&1 && die "$BUSYBOX is not static (install busybox-s
 
 binaries=(agora-master agora-agent agora-executor agora-execute
           agora_cgroups_kernel_tests agora_cgroups_e2e_tests)
+[ "$BENCH" = 1 ] && binaries=(agora-cgroups-bench)
 for b in "${binaries[@]}"; do
   [ -x "$BIN/$b" ] || die "missing $BIN/$b (build first: scripts/build.sh)"
 done
@@ -102,6 +114,25 @@ done
 echo "AGORA_VM_RESULT passed=\$passed failed=\$failed skipped=\$skipped"
 [ \$failed = 0 ] && [ \$skipped = 0 ] && [ \$passed -gt 0 ]
 RUN
+if [ "$BENCH" = 1 ]; then
+  # The benchmark in a private sub-tree of the guest's cgroup2 root; /dev/shm
+  # is a tmpfs for the calibration benchmarks. Any "ERROR OCCURRED" (a
+  # benchmark that could not run) makes the run fail.
+  cat >"$R/agora/run-tests" <<RUN
+#!/bin/sh
+export AGORA_CGROUP2_MOUNT=/sys/fs/cgroup AGORA_BENCH_TMPFS=/dev/shm
+export TMPDIR=/tmp HOME=/root
+echo "guest: \$(uname -r), \$(nproc) cpus, controllers: \$(cat /sys/fs/cgroup/cgroup.subtree_control)"
+/agora/bin/agora-cgroups-bench $BENCH_ARGS >/tmp/bench.log 2>&1
+rc=\$?
+cat /tmp/bench.log
+errors=\$(grep -c 'ERROR OCCURRED' /tmp/bench.log)
+ran=\$(grep -c '^BM_' /tmp/bench.log)
+[ \$rc != 0 ] || [ \$errors != 0 ] && failed=1 || failed=0
+echo "AGORA_VM_RESULT passed=\$((ran - errors)) failed=\$failed skipped=0"
+[ \$failed = 0 ]
+RUN
+fi
 chmod 755 "$R/agora/run-tests"
 
 # pid 1: pure cgroup2 mounted as systemd does, every controller enabled for

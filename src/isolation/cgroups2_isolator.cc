@@ -108,6 +108,37 @@ absl::StatusOr<CgroupLimits> ComputeLimits(const ContainerResources& r,
   return l;
 }
 
+std::vector<std::pair<std::string, std::string>> LimitWrites(
+    const IsolationConfig& iso, const CgroupLimits& l, bool new_cgroup) {
+  std::vector<std::pair<std::string, std::string>> writes;
+  // Adds the write unless a new cgroup has `value` already.
+  auto add = [&](const char* file, std::string value, const char* initial) {
+    if (!new_cgroup || value != initial) writes.emplace_back(file, value);
+  };
+  if (iso.Has("cgroups/cpu")) {
+    add("cpu.weight", absl::StrCat(l.cpu_weight), "100");
+    add("cpu.max",
+        absl::StrCat(l.cpu_max_quota_us ? absl::StrCat(*l.cpu_max_quota_us)
+                                        : std::string("max"),
+                     " ", l.cpu_period_us),
+        "max 100000");
+  }
+  if (iso.Has("cgroups/mem")) {
+    add("memory.low", absl::StrCat(l.memory_low), "0");
+    add("memory.max",
+        l.memory_max ? absl::StrCat(*l.memory_max) : std::string("max"), "max");
+    if (l.swap_max_zero) add("memory.swap.max", "0", "max");
+  }
+  if (iso.Has("cgroups/pids")) {
+    add("pids.max", l.pids_max ? absl::StrCat(*l.pids_max) : std::string("max"),
+        "max");
+  }
+  if (iso.Has("cgroups/io")) {
+    add("io.weight", absl::StrCat("default ", l.io_weight), "default 100");
+  }
+  return writes;
+}
+
 std::map<std::string, uint64_t> ParseKeyedFile(const std::string& content) {
   std::map<std::string, uint64_t> out;
   for (absl::string_view line : absl::StrSplit(content, '\n')) {
@@ -187,31 +218,10 @@ absl::Status Cgroups2Isolator::Prepare(pid_t agent_pid) {
 }
 
 absl::Status Cgroups2Isolator::WriteLimits(const std::string& cg,
-                                           const CgroupLimits& l) {
-  const IsolationConfig& iso = options_.isolation;
-  std::vector<std::pair<std::string, std::string>> writes;
-  if (iso.Has("cgroups/cpu")) {
-    writes.emplace_back("cpu.weight", absl::StrCat(l.cpu_weight));
-    writes.emplace_back(
-        "cpu.max",
-        absl::StrCat(l.cpu_max_quota_us ? absl::StrCat(*l.cpu_max_quota_us)
-                                        : std::string("max"),
-                     " ", l.cpu_period_us));
-  }
-  if (iso.Has("cgroups/mem")) {
-    writes.emplace_back("memory.low", absl::StrCat(l.memory_low));
-    writes.emplace_back("memory.max", l.memory_max ? absl::StrCat(*l.memory_max)
-                                                   : std::string("max"));
-    if (l.swap_max_zero) writes.emplace_back("memory.swap.max", "0");
-  }
-  if (iso.Has("cgroups/pids")) {
-    writes.emplace_back("pids.max", l.pids_max ? absl::StrCat(*l.pids_max)
-                                               : std::string("max"));
-  }
-  if (iso.Has("cgroups/io")) {
-    writes.emplace_back("io.weight", absl::StrCat("default ", l.io_weight));
-  }
-  for (const auto& [file, value] : writes) {
+                                           const CgroupLimits& l,
+                                           bool new_cgroup) {
+  for (const auto& [file, value] :
+       LimitWrites(options_.isolation, l, new_cgroup)) {
     AGORA_RETURN_IF_ERROR(fs_->Write(cg, file, value));
   }
   return absl::OkStatus();
@@ -227,7 +237,7 @@ absl::Status Cgroups2Isolator::Create(const std::string& id,
   const std::string cg = ContainerCgroup(id);
   AGORA_RETURN_IF_ERROR(fs_->Create(cg));
   absl::Status st = fs_->Create(JoinCgroup(cg, kLeaf));
-  if (st.ok()) st = WriteLimits(cg, limits);
+  if (st.ok()) st = WriteLimits(cg, limits, /*new_cgroup=*/true);
   if (!st.ok()) {
     absl::Status cleanup = Destroy(id);
     if (!cleanup.ok()) {
@@ -246,7 +256,7 @@ absl::Status Cgroups2Isolator::Update(const std::string& id,
     return absl::NotFoundError(
         absl::StrCat("container ", id, " has no cgroup"));
   }
-  return WriteLimits(cg, limits);
+  return WriteLimits(cg, limits, /*new_cgroup=*/false);
 }
 
 absl::StatusOr<CgroupUsage> Cgroups2Isolator::Usage(
@@ -397,7 +407,14 @@ absl::Status Cgroups2Isolator::RemoveWithRetries(const std::string& cg) {
 
 absl::Status Cgroups2Isolator::Destroy(const std::string& id) {
   const std::string cg = ContainerCgroup(id);
-  if (!fs_->Exists(cg)) return absl::OkStatus();
+  // rmdir succeeds only on a cgroup without processes and children, so
+  // when both succeed there was nothing to kill. NotFound: already gone.
+  // Anything else (mostly EBUSY): kill, then remove the whole tree.
+  absl::Status st = fs_->Remove(JoinCgroup(cg, kLeaf));
+  if (st.ok() || absl::IsNotFound(st)) {
+    st = fs_->Remove(cg);
+    if (st.ok() || absl::IsNotFound(st)) return absl::OkStatus();
+  }
   absl::Status kill = Kill(id);
   if (!kill.ok() && !absl::IsNotFound(kill)) return kill;
   return RemoveWithRetries(cg);

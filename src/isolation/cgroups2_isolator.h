@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -71,6 +72,15 @@ constexpr uint64_t kMinCpuQuotaUs = 1000;                   // 1 ms.
 absl::StatusOr<CgroupLimits> ComputeLimits(const ContainerResources& resources,
                                            const CgroupsLimitOptions& options);
 
+// The (file, value) writes that set `limits` on a container cgroup for the
+// isolators in `isolation`, in the order the isolator writes them. With
+// `new_cgroup` (a cgroup just made by mkdir) the values a new cgroup has
+// already are left out: cpu.weight 100, cpu.max "max 100000", memory.max
+// and pids.max "max", io.weight "default 100".
+std::vector<std::pair<std::string, std::string>> LimitWrites(
+    const IsolationConfig& isolation, const CgroupLimits& limits,
+    bool new_cgroup);
+
 // "key value" lines (cpu.stat, memory.stat, memory.events, cgroup.events,
 // pids.events) -> map. Lines that do not parse are skipped.
 std::map<std::string, uint64_t> ParseKeyedFile(const std::string& content);
@@ -107,7 +117,8 @@ class Cgroups2Isolator {
   absl::Status Prepare(pid_t agent_pid);
 
   // Creates <root>/<id> and its leaf and writes `limits` for the enabled
-  // controllers. On any error nothing is left behind.
+  // controllers (LimitWrites with new_cgroup). On any error nothing is left
+  // behind.
   absl::Status Create(const std::string& container_id,
                       const CgroupLimits& limits);
 
@@ -128,8 +139,11 @@ class Cgroups2Isolator {
 
   // SIGKILLs every process of the container (cgroup.kill).
   absl::Status Kill(const std::string& container_id);
-  // cgroup.kill, then removes leaf and container bottom-up, retrying while
-  // the kernel still reports it busy (up to destroy_timeout).
+  // Removes leaf and container. An empty container (the usual case: its
+  // processes have exited) takes just the two rmdirs. When the kernel
+  // reports it busy (processes or nested cgroups left): cgroup.kill, then
+  // removes everything below it bottom-up, retrying while the kernel still
+  // reports it busy (up to destroy_timeout). OK when it does not exist.
   absl::Status Destroy(const std::string& container_id);
 
   // The container ids with a cgroup under <root>.
@@ -140,7 +154,7 @@ class Cgroups2Isolator {
  private:
   absl::Status EnableControllers(const std::string& cgroup);
   absl::Status WriteLimits(const std::string& cgroup,
-                           const CgroupLimits& limits);
+                           const CgroupLimits& limits, bool new_cgroup);
   absl::Status RemoveWithRetries(const std::string& cgroup);
 
   CgroupFs* const fs_;

@@ -22,6 +22,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
+using ::testing::Pair;
 
 IsolationConfig Iso(const std::string& flag) {
   absl::StatusOr<IsolationConfig> c = ParseIsolation(flag);
@@ -261,11 +262,61 @@ TEST_F(IsolatorTest, CreateWithoutLimitsWritesMax) {
   EXPECT_EQ(files["pids.max"], "max");
 }
 
+TEST_F(IsolatorTest, CreateSkipsValuesANewCgroupHasAndUpdateWritesAll) {
+  Cgroups2Isolator iso(&fs_, Opts("cgroups/all"));
+  ASSERT_TRUE(iso.Prepare(1).ok());
+  // cpu.weight 100, cpu.max "max 100000", pids.max max, io.weight 100 are
+  // what mkdir gives; only the memory limits differ from a new cgroup's.
+  CgroupLimits defaults = ComputeLimits({.cpus = 1, .mem_mb = 64}, {}).value();
+  fs_.writes.clear();
+  ASSERT_TRUE(iso.Create("c", defaults).ok());
+  EXPECT_THAT(fs_.writes,
+              ElementsAre(absl::StrCat("agora/c/memory.low=", 64u << 20),
+                          absl::StrCat("agora/c/memory.max=", 64u << 20)));
+  // An update may follow other values, so it writes every file.
+  ASSERT_TRUE(
+      iso.Update("c", ComputeLimits({.cpus = 2, .mem_mb = 64}, {}).value())
+          .ok());
+  fs_.writes.clear();
+  ASSERT_TRUE(iso.Update("c", defaults).ok());
+  EXPECT_THAT(
+      fs_.writes,
+      ElementsAre("agora/c/cpu.weight=100", "agora/c/cpu.max=max 100000",
+                  absl::StrCat("agora/c/memory.low=", 64u << 20),
+                  absl::StrCat("agora/c/memory.max=", 64u << 20),
+                  "agora/c/pids.max=max", "agora/c/io.weight=default 100"));
+  EXPECT_EQ(fs_.cgroups()["agora/c"].files["cpu.weight"], "100");
+}
+
+TEST(LimitWritesTest, LeavesOutOnlyWhatANewCgroupHasAlready) {
+  CgroupLimits l;  // Every field at a new cgroup's value.
+  l.swap_max_zero = true;
+  IsolationConfig all = Iso("cgroups/all");
+  EXPECT_THAT(LimitWrites(all, l, true),
+              ElementsAre(Pair("memory.swap.max", "0")));
+  l.memory_low = 1;
+  l.cpu_weight = 99;
+  l.cpu_max_quota_us = 100000;
+  l.memory_max = 5;
+  l.pids_max = 7;
+  l.io_weight = 99;
+  EXPECT_THAT(
+      LimitWrites(all, l, true),
+      ElementsAre(Pair("cpu.weight", "99"), Pair("cpu.max", "100000 100000"),
+                  Pair("memory.low", "1"), Pair("memory.max", "5"),
+                  Pair("memory.swap.max", "0"), Pair("pids.max", "7"),
+                  Pair("io.weight", "default 99")));
+  EXPECT_EQ(LimitWrites(all, l, false), LimitWrites(all, l, true));
+  EXPECT_THAT(LimitWrites(Iso("cgroups/pids"), CgroupLimits{}, false),
+              ElementsAre(Pair("pids.max", "max")));
+}
+
 TEST_F(IsolatorTest, FailedCreateLeavesNoCgroup) {
   Cgroups2Isolator iso(&fs_, Opts("cgroups/cpu,cgroups/mem"));
   ASSERT_TRUE(iso.Prepare(1).ok());
   fs_.fail_file = "memory.max";  // A controller that disappeared.
-  absl::Status st = iso.Create("c", CgroupLimits{});
+  absl::Status st =
+      iso.Create("c", ComputeLimits({.cpus = 1, .mem_mb = 64}, {}).value());
   EXPECT_FALSE(st.ok());
   EXPECT_THAT(st.message(), HasSubstr("memory.max"));
   EXPECT_FALSE(fs_.Exists("agora/c"));
@@ -286,6 +337,29 @@ TEST_F(IsolatorTest, DestroyKillsThenRemovesBottomUpRetryingWhileBusy) {
   EXPECT_FALSE(fs_.Exists("agora/c"));
   EXPECT_EQ(fs_.busy_removes, 0);
   EXPECT_TRUE(iso.Destroy("c").ok());  // Idempotent.
+}
+
+TEST_F(IsolatorTest, DestroyOfAnEmptyContainerIsTwoRemovesAndNoKill) {
+  Cgroups2Isolator iso(&fs_, Opts("cgroups/pids"));
+  ASSERT_TRUE(iso.Prepare(1).ok());
+  ASSERT_TRUE(iso.Create("c", CgroupLimits{}).ok());
+  fs_.writes.clear();
+  ASSERT_TRUE(iso.Destroy("c").ok());
+  EXPECT_THAT(fs_.writes, IsEmpty());  // Nothing to kill.
+  EXPECT_FALSE(fs_.Exists("agora/c/leaf"));
+  EXPECT_FALSE(fs_.Exists("agora/c"));
+  // A process in the container itself (not its leaf) is still killed.
+  ASSERT_TRUE(iso.Create("d", CgroupLimits{}).ok());
+  fs_.Write("agora/d", "cgroup.procs", "11").IgnoreError();
+  fs_.writes.clear();
+  ASSERT_TRUE(iso.Destroy("d").ok());
+  EXPECT_THAT(fs_.writes, ElementsAre("agora/d/cgroup.kill=1"));
+  EXPECT_FALSE(fs_.Exists("agora/d"));
+  // A container without its leaf is removed too.
+  ASSERT_TRUE(iso.Create("e", CgroupLimits{}).ok());
+  ASSERT_TRUE(fs_.Remove("agora/e/leaf").ok());
+  ASSERT_TRUE(iso.Destroy("e").ok());
+  EXPECT_FALSE(fs_.Exists("agora/e"));
 }
 
 TEST_F(IsolatorTest, DestroyGivesUpAfterTimeout) {

@@ -228,6 +228,33 @@ TEST_F(CgroupsKernelTest, LaunchIntoMissingCgroupFails) {
   EXPECT_EQ(pid.status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(CgroupsKernelTest, EmptyContainerIsRemovedWithoutKill) {
+  ASSERT_TRUE(isolator_->Create("w", CgroupLimits{}).ok());
+  const std::string cg = isolator_->ContainerCgroup("w");
+  ASSERT_TRUE(isolator_->Destroy("w").ok());
+  EXPECT_FALSE(fs_->Exists(cg));
+  EXPECT_TRUE(isolator_->Destroy("w").ok());  // Gone already: fine.
+  // A container whose leaf is gone, with a process in <id> itself: the
+  // rmdir of <id> fails with EBUSY, so the process is killed first.
+  ASSERT_TRUE(isolator_->Create("p", CgroupLimits{}).ok());
+  const std::string p = isolator_->ContainerCgroup("p");
+  ASSERT_TRUE(fs_->Remove(p + "/leaf").ok());
+  PosixLauncher launcher;
+  LaunchSpec spec;
+  spec.program = "/bin/sleep";
+  spec.argv = {"sleep", "100"};
+  spec.cgroup = fs_->Path(p);
+  auto exit = std::make_shared<std::promise<int>>();
+  std::future<int> status = exit->get_future();
+  absl::StatusOr<pid_t> pid =
+      launcher.Launch(spec, [exit](pid_t, int s) { exit->set_value(s); });
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_TRUE(isolator_->Destroy("p").ok());
+  EXPECT_FALSE(fs_->Exists(p));
+  int s = status.get();
+  EXPECT_TRUE(WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL) << s;
+}
+
 TEST_F(CgroupsKernelTest, PopulatedFreezeKillAndRemoval) {
   ASSERT_TRUE(isolator_->Create("c", CgroupLimits{}).ok());
   PosixLauncher launcher;
