@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <tuple>
@@ -65,6 +66,7 @@ ContainerManager::~ContainerManager() {
     }
   }
   if (oom_timer_) loop_->Cancel(oom_timer_);
+  for (const auto& [cid, timer] : destroy_timers_) loop_->Cancel(timer);
 }
 
 void ContainerManager::set_isolator(Cgroups2Isolator* isolator) {
@@ -735,14 +737,34 @@ void ContainerManager::OnOomCheckTimer() {
 
 void ContainerManager::DestroyCgroup(ExecutorRecord& executor) {
   if (isolator_ == nullptr || !executor.has_cgroup) return;
-  absl::Status st = isolator_->Destroy(executor.container_id);
-  if (!st.ok()) {
-    LOG(ERROR) << "Failed to destroy the cgroup of container "
-               << executor.container_id << ": " << st;
-    metrics_->Increment("containerizer/mesos/container_destroy_errors");
+  executor.has_cgroup = false;
+  RetryDestroy(executor.container_id,
+               absl::Now() + isolator_->options().destroy_timeout,
+               absl::ZeroDuration());
+}
+
+void ContainerManager::RetryDestroy(const std::string& container_id,
+                                    absl::Time deadline,
+                                    absl::Duration backoff) {
+  absl::Status st = isolator_->TryDestroy(container_id);
+  if (st.ok()) return;
+  if (Cgroups2Isolator::IsBusy(st) && absl::Now() < deadline) {
+    // Killed processes are still leaving (a process in uninterruptible
+    // sleep can take seconds): try again from the loop instead of
+    // sleeping on it, which would stall every executor and the master
+    // link meanwhile.
+    backoff =
+        std::clamp(backoff * 2, absl::Milliseconds(1), absl::Milliseconds(50));
+    destroy_timers_[container_id] =
+        loop_->PostAfter(backoff, [this, container_id, deadline, backoff] {
+          destroy_timers_.erase(container_id);
+          RetryDestroy(container_id, deadline, backoff);
+        });
     return;
   }
-  executor.has_cgroup = false;
+  LOG(ERROR) << "Failed to destroy the cgroup of container " << container_id
+             << ": " << st;
+  metrics_->Increment("containerizer/mesos/container_destroy_errors");
 }
 
 int ContainerManager::DestroyAllContainers() {

@@ -222,7 +222,11 @@ class ContainerManager : public ExecutorCallHandler {
   // rewrites the cgroup's limits.
   absl::Status GrowContainer(ExecutorRecord& executor,
                              const mesos::v1::TaskInfo& task);
+  // Removes the container's cgroup; while its killed processes are still
+  // leaving, retries on loop timers up to the isolator's destroy_timeout.
   void DestroyCgroup(ExecutorRecord& executor);
+  void RetryDestroy(const std::string& container_id, absl::Time deadline,
+                    absl::Duration backoff);
   bool SendEvent(ExecutorRecord& executor,
                  const mesos::v1::executor::Event& event);
   void SendSubscribed(const FrameworkRecord& framework,
@@ -274,6 +278,8 @@ class ContainerManager : public ExecutorCallHandler {
   std::map<std::string, FrameworkRecord> frameworks_;
   std::deque<FrameworkRecord> completed_frameworks_;
   bool terminating_ = false;  // The agent is shutting down.
+  // Containers whose cgroup removal waits for a retry.
+  std::map<std::string, EventLoop::TimerId> destroy_timers_;
   std::deque<QueuedLaunch> launch_queue_;
   bool launch_posted_ = false;
 };

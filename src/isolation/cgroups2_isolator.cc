@@ -53,11 +53,6 @@ uint64_t Clamp(double v, uint64_t lo, uint64_t hi) {
   return static_cast<uint64_t>(v);
 }
 
-bool IsBusy(const absl::Status& s) {
-  return absl::IsFailedPrecondition(s) || absl::IsUnavailable(s) ||
-         absl::IsResourceExhausted(s);
-}
-
 // "max" or a number.
 std::optional<uint64_t> ParseMaxOrNumber(absl::string_view s) {
   s = absl::StripAsciiWhitespace(s);
@@ -385,27 +380,25 @@ absl::Status Cgroups2Isolator::Kill(const std::string& id) {
   return absl::OkStatus();
 }
 
-absl::Status Cgroups2Isolator::RemoveWithRetries(const std::string& cg) {
+absl::Status Cgroups2Isolator::RemoveTreeOnce(const std::string& cg) {
   absl::StatusOr<std::vector<std::string>> children = fs_->Children(cg);
   if (!children.ok()) {
     return absl::IsNotFound(children.status()) ? absl::OkStatus()
                                                : children.status();
   }
   for (const std::string& child : *children) {
-    AGORA_RETURN_IF_ERROR(RemoveWithRetries(JoinCgroup(cg, child)));
+    AGORA_RETURN_IF_ERROR(RemoveTreeOnce(JoinCgroup(cg, child)));
   }
-  absl::Time deadline = absl::Now() + options_.destroy_timeout;
-  absl::Duration backoff = absl::Microseconds(100);
-  for (;;) {
-    absl::Status st = fs_->Remove(cg);
-    if (st.ok() || absl::IsNotFound(st)) return absl::OkStatus();
-    if (!IsBusy(st) || absl::Now() >= deadline) return st;
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, absl::Milliseconds(50));
-  }
+  absl::Status st = fs_->Remove(cg);
+  return absl::IsNotFound(st) ? absl::OkStatus() : st;
 }
 
-absl::Status Cgroups2Isolator::Destroy(const std::string& id) {
+bool Cgroups2Isolator::IsBusy(const absl::Status& s) {
+  return absl::IsFailedPrecondition(s) || absl::IsUnavailable(s) ||
+         absl::IsResourceExhausted(s);
+}
+
+absl::Status Cgroups2Isolator::TryDestroy(const std::string& id) {
   const std::string cg = ContainerCgroup(id);
   // rmdir succeeds only on a cgroup without processes and children, so
   // when both succeed there was nothing to kill. NotFound: already gone.
@@ -417,7 +410,18 @@ absl::Status Cgroups2Isolator::Destroy(const std::string& id) {
   }
   absl::Status kill = Kill(id);
   if (!kill.ok() && !absl::IsNotFound(kill)) return kill;
-  return RemoveWithRetries(cg);
+  return RemoveTreeOnce(cg);
+}
+
+absl::Status Cgroups2Isolator::Destroy(const std::string& id) {
+  absl::Time deadline = absl::Now() + options_.destroy_timeout;
+  absl::Duration backoff = absl::Microseconds(100);
+  for (;;) {
+    absl::Status st = TryDestroy(id);
+    if (st.ok() || !IsBusy(st) || absl::Now() >= deadline) return st;
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Milliseconds(50));
+  }
 }
 
 absl::StatusOr<std::vector<std::string>> Cgroups2Isolator::Containers() const {

@@ -145,6 +145,13 @@ class Cgroups2Isolator {
   // removes everything below it bottom-up, retrying while the kernel still
   // reports it busy (up to destroy_timeout). OK when it does not exist.
   absl::Status Destroy(const std::string& container_id);
+  // One attempt of Destroy() that never sleeps: the two rmdirs, else
+  // cgroup.kill and one bottom-up pass. OK when the container is gone; a
+  // busy status (IsBusy) while killed processes are still leaving, for the
+  // caller to try again later; any other error as it is.
+  absl::Status TryDestroy(const std::string& container_id);
+  // True for the statuses the kernel's EBUSY (and its kin) map to.
+  static bool IsBusy(const absl::Status& status);
 
   // The container ids with a cgroup under <root>.
   absl::StatusOr<std::vector<std::string>> Containers() const;
@@ -155,7 +162,8 @@ class Cgroups2Isolator {
   absl::Status EnableControllers(const std::string& cgroup);
   absl::Status WriteLimits(const std::string& cgroup,
                            const CgroupLimits& limits, bool new_cgroup);
-  absl::Status RemoveWithRetries(const std::string& cgroup);
+  // rmdir of `cgroup` and everything below it, bottom-up, once.
+  absl::Status RemoveTreeOnce(const std::string& cgroup);
 
   CgroupFs* const fs_;
   const Options options_;
