@@ -14,6 +14,7 @@
 #include "common/resources_proto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test_container_manager.h"
 
 namespace agora {
 namespace {
@@ -37,20 +38,7 @@ class AgentOperatorTest : public ::testing::Test {
     char tmpl[] = "/tmp/agora-operator-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    ContainerManager::Options o;
-    o.work_dir = dir_;
-    o.executor_path = "/nonexistent/agora-executor";
-    o.switch_user = false;
-    o.total_cpus = 4;
-    o.total_mem_mb = 4096;
-    containers_ = std::make_unique<ContainerManager>(
-        o, &loop_, &launcher_, &metrics_,
-        ContainerManager::Callbacks{
-            [](const mesos::v1::FrameworkID&, const mesos::v1::TaskStatus&) {
-              return absl::StatusOr<bool>(true);
-            },
-            [](const agora::internal::ExecutorExited&) {},
-            [](const agora::internal::ExecutorToFramework&) {}});
+    containers_ = MakeTestContainerManager(dir_, &loop_, &launcher_, &metrics_);
     info_.set_hostname("agent-host");
     info_.mutable_id()->set_value("S1");
     metrics_.Increment("slave/tasks_finished", 3);

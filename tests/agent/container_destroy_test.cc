@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "isolation/cgroups2_isolator.h"
 #include "isolation/isolation_config.h"
+#include "test_container_manager.h"
 
 namespace agora {
 namespace {
@@ -42,20 +43,7 @@ class ContainerDestroyTest : public ::testing::Test {
     iso.isolation = *ParseIsolation("cgroups/cpu");
     isolator_ = std::make_unique<Cgroups2Isolator>(&fs_, iso);
     ASSERT_TRUE(isolator_->Prepare(getpid()).ok());
-    ContainerManager::Options o;
-    o.work_dir = dir_;
-    o.executor_path = "/nonexistent/agora-executor";
-    o.switch_user = false;
-    o.total_cpus = 4;
-    o.total_mem_mb = 4096;
-    containers_ = std::make_unique<ContainerManager>(
-        o, &loop_, &launcher_, &metrics_,
-        ContainerManager::Callbacks{
-            [](const mesos::v1::FrameworkID&, const mesos::v1::TaskStatus&) {
-              return absl::StatusOr<bool>(true);
-            },
-            [](const agora::internal::ExecutorExited&) {},
-            [](const agora::internal::ExecutorToFramework&) {}});
+    containers_ = MakeTestContainerManager(dir_, &loop_, &launcher_, &metrics_);
     containers_->set_isolator(isolator_.get());
     mesos::v1::AgentInfo info;
     info.set_hostname("agent-host");
