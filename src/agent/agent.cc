@@ -121,6 +121,12 @@ absl::Status Agent::Start() {
     iso.isolation = options_.isolation;
     iso.limits = options_.cgroups_limits;
     isolator_ = std::make_unique<Cgroups2Isolator>(cgroup_fs_.get(), iso);
+    // Where the agent goes back to at stop, so that its cgroups can go.
+    origin_cgroup_ = OwnCgroup2Path().value_or("");
+    if (origin_cgroup_ == options_.cgroups_root ||
+        absl::StartsWith(origin_cgroup_, options_.cgroups_root + "/")) {
+      origin_cgroup_.clear();  // An earlier agent's leaf: the root instead.
+    }
     absl::Status prepared = isolator_->Prepare(getpid());
     if (!prepared.ok()) {
       return absl::Status(
@@ -221,6 +227,14 @@ void Agent::Stop() {
   int errors = containers_.DestroyAllContainers();
   if (errors > 0) {
     LOG(ERROR) << errors << " container cgroup(s) could not be removed";
+  }
+  if (isolator_ != nullptr && errors == 0) {
+    absl::Status released = isolator_->Release(getpid(), origin_cgroup_);
+    if (!released.ok()) {
+      LOG(WARNING) << "The agent's own cgroup under "
+                   << cgroup_fs_->Path(options_.cgroups_root)
+                   << " was not removed: " << released;
+    }
   }
 }
 

@@ -121,6 +121,9 @@ class Agent {
   ExecutorService executor_service_;
   AgentOperator operator_api_;  // The v1 operator API (both transports).
   AgentOperatorService operator_service_;
+  // The agent's cgroup before it moved into <root>/agent/leaf ("" for the
+  // hierarchy's root), where it returns at Stop().
+  std::string origin_cgroup_;
   std::unique_ptr<grpc::Server> grpc_server_;
   HttpServer http_;
   std::function<void(const std::string&)> on_shutdown_requested_;

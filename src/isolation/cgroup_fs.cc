@@ -8,8 +8,11 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace agora {
@@ -128,6 +131,19 @@ bool IsCgroup2Mount(const std::string& path) {
   struct statfs fs;
   return statfs(path.c_str(), &fs) == 0 &&
          static_cast<unsigned long>(fs.f_type) == CGROUP2_SUPER_MAGIC;
+}
+
+absl::StatusOr<std::string> OwnCgroup2Path() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "0::")) {
+      absl::string_view path = absl::string_view(line).substr(3);
+      while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+      return std::string(path);
+    }
+  }
+  return absl::NotFoundError("no cgroup2 line in /proc/self/cgroup");
 }
 
 std::string JoinCgroup(const std::string& parent, const std::string& child) {

@@ -49,6 +49,11 @@ std::unique_ptr<CgroupFs> NewRealCgroupFs(std::string mount_point);
 // True when `path` is on a cgroup2 filesystem (statfs magic).
 bool IsCgroup2Mount(const std::string& path);
 
+// The cgroup2 cgroup of the calling process, from the "0::/a/b" line of
+// /proc/self/cgroup, relative to the cgroup2 mount ("a/b"; "" for the
+// root). NotFound when the process has no cgroup2 membership.
+absl::StatusOr<std::string> OwnCgroup2Path();
+
 // "a/b" joined with "c" -> "a/b/c"; "" + "c" -> "c".
 std::string JoinCgroup(const std::string& parent, const std::string& child);
 

@@ -212,6 +212,20 @@ absl::Status Cgroups2Isolator::Prepare(pid_t agent_pid) {
   return absl::OkStatus();
 }
 
+absl::Status Cgroups2Isolator::Release(pid_t agent_pid,
+                                       const std::string& return_to) {
+  const std::string agent = JoinCgroup(options_.root, kAgentCgroup);
+  AGORA_RETURN_IF_ERROR(
+      fs_->Write(return_to, "cgroup.procs", absl::StrCat(agent_pid)));
+  for (const std::string& cg : {JoinCgroup(agent, kLeaf), agent}) {
+    absl::Status st = fs_->Remove(cg);
+    if (!st.ok() && !absl::IsNotFound(st)) return st;
+  }
+  absl::Status st = fs_->Remove(options_.root);
+  if (st.ok() || absl::IsNotFound(st) || IsBusy(st)) return absl::OkStatus();
+  return st;
+}
+
 absl::Status Cgroups2Isolator::WriteLimits(const std::string& cg,
                                            const CgroupLimits& l,
                                            bool new_cgroup) {

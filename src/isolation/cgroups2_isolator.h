@@ -116,6 +116,12 @@ class Cgroups2Isolator {
   // earlier agent. Errors name the file and the missing controller.
   absl::Status Prepare(pid_t agent_pid);
 
+  // At agent stop, after the containers are destroyed: moves `agent_pid`
+  // into `return_to` (its cgroup before Prepare(); "" is the hierarchy's
+  // root) and removes <root>/agent/leaf, <root>/agent and, when nothing
+  // else is left in it, <root>. A <root> still holding other cgroups stays.
+  absl::Status Release(pid_t agent_pid, const std::string& return_to);
+
   // Creates <root>/<id> and its leaf and writes `limits` for the enabled
   // controllers (LimitWrites with new_cgroup). On any error nothing is left
   // behind.

@@ -190,6 +190,27 @@ TEST_F(IsolatorTest, PrepareBuildsHierarchyAndMovesAgentIntoLeaf) {
   EXPECT_EQ(fs_.writes.size(), n + 1);  // Only the move.
 }
 
+// At stop the agent goes back where it came from and its cgroups go; a
+// root that still holds something else stays.
+TEST_F(IsolatorTest, ReleaseMovesTheAgentBackAndRemovesItsCgroups) {
+  ASSERT_TRUE(fs_.Create("system").ok());
+  ASSERT_TRUE(fs_.Create("system/agora-agent.service").ok());
+  Cgroups2Isolator iso(&fs_, Opts("cgroups/cpu"));
+  ASSERT_TRUE(iso.Prepare(4242).ok());
+  ASSERT_TRUE(iso.Release(4242, "system/agora-agent.service").ok());
+  EXPECT_THAT(fs_.cgroups()["system/agora-agent.service"].procs,
+              ElementsAre(4242));
+  EXPECT_FALSE(fs_.Exists("agora/agent"));
+  EXPECT_FALSE(fs_.Exists("agora"));
+
+  ASSERT_TRUE(iso.Prepare(4242).ok());
+  ASSERT_TRUE(fs_.Create("agora/other").ok());
+  ASSERT_TRUE(iso.Release(4242, "").ok());
+  EXPECT_THAT(fs_.cgroups()[""].procs, ElementsAre(4242));
+  EXPECT_FALSE(fs_.Exists("agora/agent"));
+  EXPECT_TRUE(fs_.Exists("agora/other"));
+}
+
 TEST_F(IsolatorTest, PrepareRemovesContainersOfAnEarlierAgent) {
   Cgroups2Isolator iso(&fs_, Opts("cgroups/mem"));
   ASSERT_TRUE(iso.Prepare(1).ok());
