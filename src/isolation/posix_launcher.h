@@ -13,6 +13,7 @@
 
 #include "isolation/child_reaper.h"
 #include "isolation/launcher.h"
+#include "isolation/proc_table.h"
 
 namespace agora {
 
@@ -33,22 +34,6 @@ class PosixLauncher : public Launcher {
   Options options_;
   ChildReaper reaper_;
 };
-
-// The pids of every live descendant of `pid` (children, grandchildren, ...),
-// read from /proc. Empty when `pid` has none or does not exist.
-std::vector<pid_t> ProcessDescendants(pid_t pid);
-
-// Usage of a process tree (the pid and its descendants) from /proc, for
-// posix/cpu and posix/mem: CPU times, resident memory, process and thread
-// counts. NotFound when `pid` is gone.
-struct ProcessTreeUsage {
-  double user_secs = 0;
-  double system_secs = 0;
-  uint64_t rss_bytes = 0;
-  uint32_t processes = 0;
-  uint32_t threads = 0;
-};
-absl::StatusOr<ProcessTreeUsage> ReadProcessTreeUsage(pid_t pid);
 
 // `program` resolved against `path` (a colon-separated PATH) when it holds
 // no '/': the first executable match, or NotFound.
