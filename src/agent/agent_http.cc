@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "agent/agent_resources.h"
 #include "agent/container_usage.h"
+#include "common/json_dump.h"
 #include "common/proto_http.h"
 #include "common/proto_json.h"
 #include "common/resources_proto.h"
@@ -18,12 +19,6 @@
 
 namespace agora {
 namespace {
-
-// Strings from peers (task names, labels) need not be UTF-8: a bad byte
-// becomes U+FFFD instead of an exception on the loop.
-std::string DumpJson(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 using json = nlohmann::json;
 using State = ExecutorRecord::State;

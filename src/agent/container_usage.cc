@@ -68,25 +68,28 @@ ResourceStatistics ContainerStatistics(const ExecutorRecord& e,
                                                               : r.cpus);
   s.set_mem_limit_bytes(
       static_cast<uint64_t>(r.mem_limit_mb.value_or(r.mem_mb) * (1 << 20)));
+  bool from_cgroup = false;
   if (isolator != nullptr && e.has_cgroup) {
     absl::StatusOr<CgroupUsage> u = isolator->Usage(e.container_id);
-    if (u.ok()) FillFromCgroup(*u, s, extras);
-    // A cgroup without the memory controller (posix/mem with the linux
-    // launcher): the memory figures come from the processes.
-    if ((!u.ok() || !u->memory_current) && e.pid != 0) {
-      absl::StatusOr<ProcessTreeUsage> p = ReadProcessTreeUsage(e.pid);
-      if (p.ok()) {
-        s.set_threads(p->threads);
-        s.set_mem_rss_bytes(p->rss_bytes);
-        s.set_mem_total_bytes(p->rss_bytes);
-        if (!u.ok()) FillFromProcesses(*p, s);
-      }
+    if (u.ok()) {
+      FillFromCgroup(*u, s, extras);
+      from_cgroup = true;
+      if (u->memory_current) return s;
     }
-    return s;
   }
   if (e.pid == 0) return s;
-  absl::StatusOr<ProcessTreeUsage> u = ReadProcessTreeUsage(e.pid);
-  if (u.ok()) FillFromProcesses(*u, s);
+  absl::StatusOr<ProcessTreeUsage> p = ReadProcessTreeUsage(e.pid);
+  if (!p.ok()) return s;
+  if (from_cgroup) {
+    // A cgroup without the memory controller (posix/mem with the linux
+    // launcher): processes and CPU came from it, memory and threads come
+    // from the processes.
+    s.set_threads(p->threads);
+    s.set_mem_rss_bytes(p->rss_bytes);
+    s.set_mem_total_bytes(p->rss_bytes);
+  } else {
+    FillFromProcesses(*p, s);
+  }
   return s;
 }
 

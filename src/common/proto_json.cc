@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_dump.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
@@ -130,8 +131,7 @@ void DropUnknownFields(const Descriptor* d, json& object) {
 }  // namespace
 
 std::string ProtoToJson(const Message& message) {
-  return MessageJson(message).dump(-1, ' ', false,
-                                   json::error_handler_t::replace);
+  return DumpJson(MessageJson(message));
 }
 
 absl::Status ProtoFromJson(absl::string_view text, Message* message) {
@@ -148,9 +148,8 @@ absl::Status ProtoFromJson(absl::string_view text, Message* message) {
   message->Clear();
   // Unknown enum names stay errors (strict parse), as in Mesos.
   google::protobuf::util::JsonParseOptions options;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      parsed.dump(-1, ' ', false, json::error_handler_t::replace), message,
-      options);
+  auto status = google::protobuf::util::JsonStringToMessage(DumpJson(parsed),
+                                                            message, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("failed to parse ", message->GetDescriptor()->full_name(),

@@ -9,18 +9,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
+#include "common/json_dump.h"
 #include "common/proto_http.h"
 #include "httplib.h"
 #include "master/state_snapshot.h"
 
 namespace agora {
 namespace {
-
-// Strings from peers (task names, labels) need not be UTF-8: a bad byte
-// becomes U+FFFD instead of an exception.
-std::string DumpJson(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 HttpResponse Unavailable() {
   return HttpResponse{503, "text/plain", "master did not answer in time"};
