@@ -2,10 +2,15 @@
 BUILD_DIR ?= build
 JOBS ?= 2
 
-.PHONY: deps build run test bench clean format
+.PHONY: deps test-deps build run test bench clean format
 
 deps:
 	@./scripts/install-deps.sh
+
+# What only the tests need: the ZooKeeper server (and its Java runtime) for
+# the HA tier, QEMU and a guest kernel for the cgroup2 VM tier.
+test-deps:
+	@AGORA_INSTALL_TEST_DEPS=1 ./scripts/install-deps.sh
 
 build: deps
 	@BUILD_DIR=$(BUILD_DIR) BUILD_TYPE=Release ./scripts/build.sh
@@ -13,7 +18,7 @@ build: deps
 run: build
 	@./scripts/run-local.sh $(BUILD_DIR)
 
-test: build
+test: test-deps build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 bench: build

@@ -11,6 +11,9 @@ if ! flock -n 9; then
   echo "build.sh: waiting for another build on this machine to finish" >&2
   flock 9
 fi
+# ccache keys on paths relative to the checkout's parent, so clones and
+# worktrees side by side share one cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$PWD")}
 # Configure every time: modules add their CMakeLists.txt as they appear.
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} >/dev/null
 args=()

@@ -16,7 +16,7 @@ want_vm=0
 if [[ "${1:-}" == --vm ]]; then want_vm=1; fi
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libgoogle-glog-dev libgflags-dev
