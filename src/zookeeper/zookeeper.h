@@ -1,7 +1,7 @@
 // ZooKeeper: a thin seam over one ZooKeeper session, as cgroup_fs.h is over
 // the cgroup filesystem. The real implementation (NewZooKeeper) wraps the C
 // client libzookeeper-mt; tests use FakeZooKeeper
-// (tests/zookeeper/fake_zookeeper.h). Contender, detector and the master's
+// (tests/fakes/fake_zookeeper.h). Contender, detector and the master's
 // ZooKeeper registry all share one instance per process.
 //
 // Thread rule: every method is thread-safe and never blocks. Callbacks
