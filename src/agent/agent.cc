@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/file_util.h"
 #include "common/flags_util.h"
 #include "common/ids.h"
 #include "common/resources_proto.h"
@@ -40,15 +41,24 @@ ContainerManager::Options ContainerOptions(const AgentOptions& o) {
   c.private_tmp = o.isolation.Has("filesystem/linux");
   c.total_cpus = o.resources.GetScalar("cpus").ToDouble();
   c.total_mem_mb = o.resources.GetScalar("mem").ToDouble();
+  c.recovery_timeout = o.recovery_timeout;
+  c.subscription_backoff_max = o.executor_reregistration_retry_interval;
   return c;
 }
 
+// The executors' socket. The same work_dir always gets the same path: the
+// executors of an earlier agent know it from their environment and find
+// the restarted agent there.
 std::string ChooseSocketPath(const std::string& work_dir) {
   std::string path = work_dir + "/executor.sock";
   // sun_path holds 108 bytes; stay well below.
   if (path.size() < 100) return path;
-  return absl::StrCat("/tmp/agora-agent-", getpid(), "-",
-                      RandomUuid().substr(0, 8), ".sock");
+  uint64_t hash = 14695981039346656037ULL;  // FNV-1a: stable everywhere.
+  for (char c : work_dir) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
+  return absl::StrCat("/tmp/agora-agent-", absl::Hex(hash, absl::kZeroPad16),
+                      ".sock");
 }
 
 std::string StatusLabel(const mesos::v1::TaskStatus& s) {
@@ -65,16 +75,21 @@ Agent::Agent(AgentOptions options, std::unique_ptr<LeaderDetector> detector,
       loop_("agent"),
       detector_(std::move(detector)),
       launcher_(std::move(launcher)),
-      updates_(&loop_,
-               [this](const agora::internal::StatusUpdate& update) {
-                 ForwardStatusUpdate(update);
-               }),
+      checkpoint_writer_(&loop_, options_.work_dir),
+      checkpointer_(options_.work_dir, &checkpoint_writer_),
+      updates_(
+          &loop_,
+          [this](const agora::internal::StatusUpdate& update) {
+            ForwardStatusUpdate(update);
+          },
+          &checkpoint_writer_),
       containers_(
           ContainerOptions(options_), &loop_, launcher_.get(), &metrics_,
           ContainerManager::Callbacks{
               [this](const mesos::v1::FrameworkID& f,
-                     const mesos::v1::TaskStatus& s) {
-                return OnStatusUpdate(f, s);
+                     const mesos::v1::TaskStatus& s, const std::string& path,
+                     std::function<void(const absl::Status&)> on_durable) {
+                return OnStatusUpdate(f, s, path, std::move(on_durable));
               },
               [this](const agora::internal::ExecutorExited& exited) {
                 AgentMessage m;
@@ -85,7 +100,8 @@ Agent::Agent(AgentOptions options, std::unique_ptr<LeaderDetector> detector,
                 AgentMessage m;
                 *m.mutable_executor_to_framework() = message;
                 SendToMaster(std::move(m));
-              }}),
+              },
+              [this] { OnRecoveryComplete(); }}),
       link_(&loop_, options_.registration_backoff_factor,
             MasterLink::Handlers{
                 [this] { OnLinkConnected(); },
@@ -141,25 +157,40 @@ absl::Status Agent::Start() {
     containers_.set_isolator(isolator_.get());
   }
   LOG(INFO) << "Isolation: " << IsolationSummary();
+  absl::StatusOr<CheckpointState> checkpoint = ReadCheckpointForStart();
+  if (!checkpoint.ok()) return checkpoint.status();
+  info_.set_hostname(options_.hostname);
+  *info_.mutable_resources() = ToProto(options_.resources);
+  for (const auto& a : options_.attributes) *info_.add_attributes() = a;
+  containers_.set_checkpointer(&checkpointer_);
+  RegisterMetrics();
+  loop_.Start();
+  loop_running_ = true;
+  // Before the executor socket listens: a resubscribing executor must find
+  // its record.
+  if (!RunOnLoop<bool>(
+          &loop_,
+          [this, &checkpoint] {
+            ApplyRecovery(*checkpoint);
+            return true;
+          },
+          absl::Minutes(5))) {
+    return absl::DeadlineExceededError("agent recovery did not finish");
+  }
+  if (absl::Status s = WriteCheckpointHeader(); !s.ok()) return s;
   socket_path_ = ChooseSocketPath(options_.work_dir);
   absl::Status st = StartGrpc();
   if (st.ok()) st = StartHttp();
   if (!st.ok()) return st;
   std::string ip = options_.ip == "0.0.0.0" ? "127.0.0.1" : options_.ip;
-  containers_.set_endpoints(absl::StrCat(ip, ":", grpc_port_),
-                            "unix:" + socket_path_);
-  info_.set_hostname(options_.hostname);
-  info_.set_port(grpc_port_);
-  *info_.mutable_resources() = ToProto(options_.resources);
-  for (const auto& a : options_.attributes) *info_.add_attributes() = a;
-  containers_.set_agent_info(info_);
-  RegisterMetrics();
-  loop_.Start();
-  loop_running_ = true;
-  loop_.Post([this] {
-    detector_->Watch([this](std::optional<std::string> leader) {
-      loop_.Post([this, leader] { link_.SetMaster(leader); });
-    });
+  RunOnLoop<bool>(&loop_, [this, ip] {
+    containers_.set_endpoints(absl::StrCat(ip, ":", grpc_port_),
+                              "unix:" + socket_path_);
+    info_.set_port(grpc_port_);
+    containers_.set_agent_info(info_);
+    servers_ready_ = true;
+    MaybeStartDetectingMaster();
+    return true;
   });
   LOG(INFO) << "Agent started on " << options_.hostname << ": gRPC port "
             << grpc_port_ << ", HTTP port " << http_port_
@@ -167,6 +198,14 @@ absl::Status Agent::Start() {
             << options_.resources << ", work_dir " << options_.work_dir
             << ", master " << detector_->Describe();
   return absl::OkStatus();
+}
+
+void Agent::MaybeStartDetectingMaster() {
+  if (!servers_ready_ || !recovery_done_ || detecting_) return;
+  detecting_ = true;
+  detector_->Watch([this](std::optional<std::string> leader) {
+    loop_.Post([this, leader] { link_.SetMaster(leader); });
+  });
 }
 
 absl::Status Agent::StartGrpc() {
@@ -203,14 +242,17 @@ void Agent::Stop() {
       updates_.Pause();
       if (ping_timer_) loop_.Cancel(ping_timer_);
       ping_timer_ = 0;
-      return containers_.KillAllExecutors();
+      if (reregistration_timer_) loop_.Cancel(reregistration_timer_);
+      reregistration_timer_ = 0;
+      return containers_.KillAllExecutors(
+          /*keep_checkpointing=*/!shutdown_requested_);
     });
     LOG(INFO) << "Agent terminating; killed " << killed.value_or(0)
               << " executor(s)";
     absl::Time deadline = absl::Now() + absl::Seconds(5);
     while (absl::Now() < deadline) {
       std::optional<int> live = RunOnLoop<int>(
-          &loop_, [this] { return containers_.LiveExecutorCount(); });
+          &loop_, [this] { return containers_.KilledExecutorsLeft(); });
       if (!live || *live == 0) break;
       absl::SleepFor(absl::Milliseconds(20));
     }
@@ -222,9 +264,11 @@ void Agent::Stop() {
   }
   http_.Stop();
   loop_.Stop();
+  checkpoint_writer_.Flush();
   if (!socket_path_.empty()) unlink(socket_path_.c_str());
+  if (!loop_running_) return;  // Start() failed before touching anything.
   // The loop is stopped: the container manager is safe to use here.
-  int errors = containers_.DestroyAllContainers();
+  int errors = containers_.containerizer().DestroyStopped();
   if (errors > 0) {
     LOG(ERROR) << errors << " container cgroup(s) could not be removed";
   }
@@ -255,7 +299,14 @@ void Agent::OnLinkConnected() {
       r->add_capabilities()->set_type(type);
     }
     *r->mutable_checkpointed_resources() = ToProto(checkpointed_);
-    LOG(INFO) << "Registering with the master at " << *link_.master();
+    if (previous_agent_id_) {
+      r->mutable_previous_agent_id()->set_value(*previous_agent_id_);
+    }
+    LOG(INFO) << "Registering with the master at " << *link_.master()
+              << (previous_agent_id_
+                      ? absl::StrCat(" (as a new agent; agent ",
+                                     *previous_agent_id_, " is gone)")
+                      : std::string());
   } else {
     *m.mutable_reregister_agent() = ReregistrationMessage();
     LOG(INFO) << "Reregistering agent " << info_.id().value()
@@ -347,6 +398,10 @@ void Agent::OnMasterMessage(const MasterMessage& message) {
     case M::kShutdownAgent:
       LOG(INFO) << "Asked to shut down by the master: "
                 << message.shutdown_agent().message();
+      // Everything goes, and the next agent on this work_dir must not try
+      // to come back as this one.
+      shutdown_requested_ = true;
+      checkpoint_writer_.Remove(LatestAgentPath(options_.work_dir));
       if (on_shutdown_requested_) {
         on_shutdown_requested_(message.shutdown_agent().message());
       }
@@ -363,8 +418,14 @@ void Agent::OnRegistered(const agora::internal::AgentRegistered& registered) {
                << info_.id().value() << " with agent ID "
                << registered.agent_id().value() << "; adopting it";
   }
+  bool id_changed = info_.id().value() != registered.agent_id().value();
   *info_.mutable_id() = registered.agent_id();
   containers_.set_agent_info(info_);
+  if (id_changed) {
+    checkpointer_.set_agent_id(info_.id().value());
+    checkpointer_.AgentInfo(info_);
+    previous_agent_id_.reset();
+  }
   master_info_ = registered.master_info();
   registered_ = true;
   ping_timeout_ = registered.ping_timeout_seconds() > 0
@@ -433,12 +494,13 @@ void Agent::OnRunTask(const agora::internal::RunTask& run) {
 
 absl::StatusOr<bool> Agent::OnStatusUpdate(
     const mesos::v1::FrameworkID& framework,
-    const mesos::v1::TaskStatus& status) {
+    const mesos::v1::TaskStatus& status, const std::string& checkpoint_path,
+    std::function<void(const absl::Status&)> on_durable) {
   LOG(INFO) << "Handling status update " << StatusLabel(status)
             << " of framework " << framework.value() << " from "
             << mesos::v1::TaskStatus::Source_Name(status.source());
-  absl::StatusOr<StatusUpdateManager::UpdateResult> result =
-      updates_.Update(framework, status);
+  absl::StatusOr<StatusUpdateManager::UpdateResult> result = updates_.Update(
+      framework, status, checkpoint_path, std::move(on_durable));
   if (!result.ok()) return result.status();
   if (*result == StatusUpdateManager::UpdateResult::kDuplicate) {
     LOG(INFO) << "Status update " << StatusLabel(status)

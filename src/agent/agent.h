@@ -6,9 +6,17 @@
 // /monitor/statistics and /metrics/snapshot over HTTP, and the v1 operator
 // API (agent_operator.h) over gRPC and HTTP POST /api/v1.
 //
+// Checkpointing and recovery (docs/recovery.md): the executors and tasks of
+// frameworks that checkpoint are recorded under <work_dir>/meta; Start()
+// reads that record, re-adopts the executors still running (or, with
+// --recover=cleanup or after a reboot, kills them and registers anew),
+// waits up to --executor_reregistration_timeout for them to resubscribe,
+// and only then reregisters with the master under the same agent id.
+//
 // Lifecycle: Start() once, Stop() once (both from a thread other than the
-// agent's loop). Stop() kills every executor's process tree: agent
-// recovery (executors surviving an agent restart) is a later issue.
+// agent's loop). Stop() kills the executors of frameworks that do not
+// checkpoint; those of frameworks that do stay for the next agent, as in
+// Mesos, unless the master asked the agent to shut down.
 //
 // Thread rule: one EventLoop, owned here, holds all state; gRPC, HTTP,
 // detector and reaper callbacks only post to it.
@@ -20,11 +28,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "agent/agent_operator.h"
 #include "agent/agent_operator_service.h"
 #include "agent/agent_options.h"
+#include "agent/checkpoint_state.h"
+#include "agent/checkpoint_writer.h"
+#include "agent/checkpointer.h"
 #include "agent/container_manager.h"
 #include "agent/executor_service.h"
 #include "agent/master_link.h"
@@ -84,8 +97,10 @@ class Agent {
   void OnRunTask(const agora::internal::RunTask& run);
   void ArmPingTimer();
   void OnPingTimeout();
-  absl::StatusOr<bool> OnStatusUpdate(const mesos::v1::FrameworkID& framework,
-                                      const mesos::v1::TaskStatus& status);
+  absl::StatusOr<bool> OnStatusUpdate(
+      const mesos::v1::FrameworkID& framework,
+      const mesos::v1::TaskStatus& status, const std::string& checkpoint_path,
+      std::function<void(const absl::Status&)> on_durable);
   void ForwardStatusUpdate(const agora::internal::StatusUpdate& update);
   void SendToMaster(agora::internal::AgentMessage message);
   agora::internal::ReregisterAgent ReregistrationMessage() const;
@@ -93,6 +108,24 @@ class Agent {
   // agent_checkpoint.cc: loads the checkpointed resources (before Start()
   // binds anything); FailedPrecondition when they do not fit --resources.
   absl::Status RecoverCheckpointedResources();
+  // agent_recovery.cc. Start(): reads the checkpoint and decides what to do
+  // with it (FailedPrecondition/DataLoss naming the file under --strict).
+  absl::StatusOr<CheckpointState> ReadCheckpointForStart();
+  // Loop: re-adopts or destroys the earlier agent's executors.
+  void ApplyRecovery(const CheckpointState& state);
+  // The tasks' status-update streams; returns the tasks whose stream had
+  // ended (terminal update acknowledged).
+  std::vector<std::pair<mesos::v1::FrameworkID, mesos::v1::TaskID>>
+  RecoverStreams(const CheckpointState& state);
+  // Start(): the layout version and this boot's id, once recovery has done
+  // what the old ones asked for.
+  absl::Status WriteCheckpointHeader();
+  // Loop: the executors resubscribed (or the timeout passed): detect the
+  // master and (re)register.
+  void OnRecoveryComplete();
+  // Loop: once the servers listen and recovery is done, starts following
+  // the leading master (and so registering).
+  void MaybeStartDetectingMaster();
   void OnCheckpointResources(
       const agora::internal::CheckpointResources& message);
 
@@ -115,6 +148,8 @@ class Agent {
   std::unique_ptr<CgroupFs> cgroup_fs_;  // Null without cgroups isolators.
   std::unique_ptr<Cgroups2Isolator> isolator_;
   MetricsRegistry metrics_;
+  CheckpointWriter checkpoint_writer_;
+  Checkpointer checkpointer_;
   StatusUpdateManager updates_;
   ContainerManager containers_;
   MasterLink link_;
@@ -143,6 +178,20 @@ class Agent {
   Resources total_;
   std::optional<mesos::v1::MasterInfo> master_info_;
   bool registered_ = false;
+  // Recovery: what Start() decided, and the state until it completes.
+  enum class Recovery { kNone, kReconnect, kDiscard };
+  Recovery recovery_ = Recovery::kNone;
+  std::string discard_reason_;
+  // The id of the agent whose checkpoint was discarded, for the master.
+  std::optional<std::string> previous_agent_id_;
+  bool recovering_ = false;
+  bool recovery_done_ = false;
+  bool servers_ready_ = false;
+  bool detecting_ = false;
+  absl::Time recovery_started_;
+  absl::Duration recovery_duration_;
+  EventLoop::TimerId reregistration_timer_ = 0;
+  bool shutdown_requested_ = false;  // By the master: kill everything.
   absl::Duration ping_timeout_;
   EventLoop::TimerId ping_timer_ = 0;
   absl::Time start_time_;

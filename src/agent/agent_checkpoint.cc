@@ -2,67 +2,50 @@
 // the master's CheckpointResources.
 #include "agent/agent_checkpoint.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "agent/agent.h"
 #include "agora/internal/agent_link.pb.h"
 #include "common/checkpointed_resources.h"
+#include "common/file_util.h"
 #include "common/resources_proto.h"
 #include "glog/logging.h"
 
 namespace agora {
 namespace {
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::UnavailableError(
-      absl::StrCat("cannot ", what, " ", path, ": ", strerror(errno)));
-}
-
-absl::Status MakeDirs(const std::string& path) {
-  std::string partial;
-  for (size_t i = 1; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/') {
-      partial = path.substr(0, i);
-      if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-        return ErrnoError("create directory", partial);
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-std::string MetaDir(const std::string& work_dir) {
+std::string ResourcesDir(const std::string& work_dir) {
   return absl::StrCat(work_dir, "/meta/resources");
+}
+
+// Where agents before checkpoint layout version 1 kept the file.
+std::string LegacyResourcesPath(const std::string& work_dir) {
+  return absl::StrCat(ResourcesDir(work_dir), "/checkpointed_resources");
+}
+
+// The checkpoint's file errors are Unavailable: the agent cannot go on
+// without it, and a later attempt may succeed.
+absl::Status Unavailable(const absl::Status& status) {
+  return absl::UnavailableError(status.message());
 }
 
 }  // namespace
 
 std::string CheckpointedResourcesPath(const std::string& work_dir) {
-  return absl::StrCat(MetaDir(work_dir), "/checkpointed_resources");
+  return absl::StrCat(ResourcesDir(work_dir), "/resources.info");
 }
 
 absl::StatusOr<Resources> LoadCheckpointedResources(
     const std::string& work_dir) {
-  const std::string path = CheckpointedResourcesPath(work_dir);
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return Resources();
-    return ErrnoError("stat", path);
+  std::string path = CheckpointedResourcesPath(work_dir);
+  absl::StatusOr<std::string> data = ReadFile(path);
+  if (absl::IsNotFound(data.status())) {
+    path = LegacyResourcesPath(work_dir);
+    data = ReadFile(path);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError("read", path);
-  std::stringstream data;
-  data << in.rdbuf();
+  if (absl::IsNotFound(data.status())) return Resources();
+  if (!data.ok()) return Unavailable(data.status());
   internal::CheckpointResources checkpoint;
-  if (!checkpoint.ParseFromString(data.str())) {
+  if (!checkpoint.ParseFromString(*data)) {
     return absl::DataLossError(absl::StrCat("cannot parse ", path));
   }
   absl::StatusOr<Resources> resources = FromProto(checkpoint.resources());
@@ -75,45 +58,13 @@ absl::StatusOr<Resources> LoadCheckpointedResources(
 
 absl::Status StoreCheckpointedResources(const std::string& work_dir,
                                         const Resources& resources) {
-  const std::string dir = MetaDir(work_dir);
-  if (absl::Status s = MakeDirs(dir); !s.ok()) return s;
-  const std::string path = CheckpointedResourcesPath(work_dir);
-  const std::string tmp = path + ".tmp";
+  absl::Status st = CreateDirectories(ResourcesDir(work_dir));
+  if (!st.ok()) return Unavailable(st);
   internal::CheckpointResources checkpoint;
   *checkpoint.mutable_resources() = ToProto(resources);
-  const std::string data = checkpoint.SerializeAsString();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("create", tmp);
-  size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      absl::Status status = ErrnoError("write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return status;
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    absl::Status status = ErrnoError("fsync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  if (::close(fd) != 0) return ErrnoError("close", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    absl::Status status = ErrnoError("rename into", path);
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd >= 0) {
-    ::fsync(dirfd);
-    ::close(dirfd);
-  }
-  return absl::OkStatus();
+  st = WriteFileAtomically(CheckpointedResourcesPath(work_dir),
+                           checkpoint.SerializeAsString());
+  return st.ok() ? st : Unavailable(st);
 }
 
 absl::Status Agent::RecoverCheckpointedResources() {

@@ -1,8 +1,9 @@
 // The agent's checkpoint of its dynamically reserved resources: one file,
-// <work_dir>/meta/resources/checkpointed_resources, holding a serialized
-// agora.internal.CheckpointResources, replaced atomically (write to a
-// temporary file, fsync, rename, fsync the directory) so that a crash
-// leaves the old or the new checkpoint, never a mix.
+// <work_dir>/meta/resources/resources.info (Mesos's name; an agent before
+// checkpoint layout version 1 wrote checkpointed_resources, still read),
+// holding a serialized agora.internal.CheckpointResources, replaced atomically
+// (write to a temporary file, fsync, rename, fsync the directory) so that a
+// crash leaves the old or the new checkpoint, never a mix.
 //
 // Thread rule: plain functions doing file I/O; the agent calls them from its
 // loop.

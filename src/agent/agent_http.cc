@@ -122,7 +122,7 @@ json AttributesJson(const mesos::v1::AgentInfo& info) {
 // Mesos's ResourceStatistics for one container in JSON (container_usage.h),
 // with the cgroup figures it has no field for: mem_oom_events,
 // mem_oom_kill_events, pids_current, pids_max.
-json ContainerStatisticsJson(const ExecutorRecord& e,
+json ContainerStatisticsJson(const UsageSource& e,
                              const Cgroups2Isolator* isolator) {
   ContainerUsageExtras extras;
   json s = json::parse(ProtoToJson(ContainerStatistics(e, isolator, &extras)));
@@ -198,14 +198,16 @@ std::string Agent::StatisticsJson() const {
   json out = json::array();
   for (const auto& [fid, f] : containers_.frameworks()) {
     for (const auto& [eid, e] : f.executors) {
-      if (e.pid == 0) continue;
+      std::optional<UsageSource> source =
+          containers_.containerizer().UsageSourceOf(e.container_id);
+      if (e.pid == 0 || !source) continue;
       out.push_back(
           {{"executor_id", eid},
            {"executor_name", e.info.name()},
            {"framework_id", fid},
            {"source", e.command_executor ? eid : ""},
            {"container_id", e.container_id},
-           {"statistics", ContainerStatisticsJson(e, isolator_.get())}});
+           {"statistics", ContainerStatisticsJson(*source, isolator_.get())}});
     }
   }
   return DumpJson(out);
@@ -283,8 +285,10 @@ void Agent::RegisterMetrics() {
       usage_sums_.clear();
       for (const auto& [fid, f] : containers_.frameworks()) {
         for (const auto& [eid, e] : f.executors) {
-          if (e.pid == 0) continue;
-          json s = ContainerStatisticsJson(e, isolator_.get());
+          std::optional<UsageSource> source =
+              containers_.containerizer().UsageSourceOf(e.container_id);
+          if (e.pid == 0 || !source) continue;
+          json s = ContainerStatisticsJson(*source, isolator_.get());
           for (const auto& [k, v] : s.items()) {
             if (v.is_number()) usage_sums_[k] += v.get<double>();
           }

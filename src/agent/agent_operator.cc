@@ -49,7 +49,7 @@ void AddTasksOf(const ExecutorRecord& e, Response::GetTasks& out) {
 }
 
 Response::GetContainers::Container ContainerOf(
-    const ExecutorRecord& e, const Cgroups2Isolator* isolator) {
+    const ExecutorRecord& e, const Containerizer& containerizer) {
   Response::GetContainers::Container c;
   *c.mutable_framework_id() = e.info.framework_id();
   *c.mutable_executor_id() = e.info.executor_id();
@@ -58,7 +58,11 @@ Response::GetContainers::Container ContainerOf(
   mesos::v1::ContainerStatus* status = c.mutable_container_status();
   *status->mutable_container_id() = c.container_id();
   if (e.pid > 0) status->set_executor_pid(static_cast<uint32_t>(e.pid));
-  *c.mutable_resource_statistics() = ContainerStatistics(e, isolator);
+  UsageSource source = containerizer.UsageSourceOf(e.container_id)
+                           .value_or(UsageSource{e.container_id, 0, false,
+                                                 e.container_resources});
+  *c.mutable_resource_statistics() =
+      ContainerStatistics(source, containerizer.isolator());
   return c;
 }
 
@@ -155,7 +159,7 @@ Response::GetContainers AgentOperator::GetContainers(
   for (const auto& [fid, f] : c.frameworks()) {
     for (const auto& [eid, e] : f.executors) {
       if (e.state == State::kTerminated) continue;
-      *out.add_containers() = ContainerOf(e, c.isolator());
+      *out.add_containers() = ContainerOf(e, c.containerizer());
     }
   }
   return out;

@@ -29,6 +29,20 @@ struct AgentOptions {
   // Mesos defaults; not flags yet.
   absl::Duration executor_registration_timeout = absl::Minutes(1);
   absl::Duration executor_shutdown_grace_period = absl::Seconds(5);
+  // Recovery (docs/recovery.md), with Mesos's flags and defaults:
+  // --recover=reconnect re-adopts the executors of checkpointing
+  // frameworks; cleanup kills them and registers a new agent.
+  enum class Recover { kReconnect, kCleanup };
+  Recover recover = Recover::kReconnect;
+  bool strict = true;  // --strict: a corrupt checkpoint stops the start.
+  // How long executors wait for a restarting agent (--recovery_timeout).
+  absl::Duration recovery_timeout = absl::Minutes(15);
+  // How long a restarted agent waits for its executors to resubscribe.
+  absl::Duration executor_reregistration_timeout = absl::Seconds(2);
+  // At most between two attempts of a disconnected executor to resubscribe
+  // (its MESOS_SUBSCRIPTION_BACKOFF_MAX).
+  absl::Duration executor_reregistration_retry_interval =
+      absl::Milliseconds(500);
   // Resolved --isolation (isolation_config.h) and the cgroups flags.
   IsolationConfig isolation{{"posix/cpu", "posix/mem"}};
   std::string cgroups_hierarchy = "/sys/fs/cgroup";

@@ -156,11 +156,7 @@ void ContainerManager::OnRegistrationTimeout(const std::string& fid,
 
 void ContainerManager::KillExecutorProcess(ExecutorRecord& executor) {
   if (executor.pid == 0) return;
-  // A cgroup holds the whole container: cgroup.kill reaches every process
-  // in it, however it was started.
-  absl::Status st = isolator_ != nullptr && executor.has_cgroup
-                        ? isolator_->Kill(executor.container_id)
-                        : launcher_->Kill(executor.pid, SIGKILL);
+  absl::Status st = containerizer_.Kill(executor.container_id);
   if (!st.ok()) {
     LOG(WARNING) << "Failed to kill executor '"
                  << executor.info.executor_id().value() << "': " << st;
@@ -200,23 +196,19 @@ void ContainerManager::FrameworkMessage(
   metrics_->Increment("slave/valid_framework_messages");
 }
 
-void ContainerManager::OnExecutorExited(const std::string& fid,
-                                        const std::string& eid,
-                                        const std::string& cid,
-                                        int wait_status) {
+void ContainerManager::OnContainerExited(
+    const std::string& cid, int wait_status,
+    const std::optional<ContainerLimitation>& limitation) {
   DCHECK(loop_->IsLoopThread());
-  ExecutorRecord* executor = FindExecutor(fid, eid);
-  if (executor == nullptr || executor->container_id != cid) return;
+  ExecutorRecord* executor = FindExecutorOfContainer(cid);
+  if (executor == nullptr) return;
+  const std::string fid = executor->info.framework_id().value();
+  const std::string eid = executor->info.executor_id().value();
   FrameworkRecord& framework = frameworks_[fid];
   LOG(INFO) << "Executor '" << eid << "' of framework " << fid << " "
             << DescribeWaitStatus(wait_status);
-  // Destroy the rest of the container: the task of an executor that died
-  // would otherwise live on unobserved.
-  if (isolator_ != nullptr && executor->has_cgroup) {
-    CheckOom(*executor);
-    DestroyCgroup(*executor);
-  } else if (launcher_->Kill(executor->pid, SIGKILL).ok()) {
-    LOG(INFO) << "Killed processes left in container " << cid;
+  if (limitation && !executor->limitation) {
+    ApplyLimitation(*executor, *limitation);
   }
   executor->pid = 0;
   executor->state = State::kTerminated;
@@ -235,6 +227,10 @@ void ContainerManager::OnExecutorExited(const std::string& fid,
     }
     FailUnfinishedTasks(framework, *executor);
   }
+  if (Checkpointing(fid) && !terminating_) {
+    checkpointer_->Sentinel(RunOf(*executor));
+  }
+  DoneAwaiting(cid);
   // Mesos reports the exit of custom executors only; a command executor's
   // is reported when it took tasks down with it.
   if (!terminating_ && (!executor->command_executor || failed_tasks)) {
@@ -291,6 +287,8 @@ void ContainerManager::MaybeRemoveExecutor(std::string fid, std::string eid) {
   }
   executor.tasks.clear();
   LOG(INFO) << "Cleaned up executor '" << eid << "' of framework " << fid;
+  if (Checkpointing(fid)) checkpointer_->RemoveExecutor(fid, eid);
+  by_container_.erase(executor.container_id);
   framework.completed_executors.push_back(std::move(executor));
   framework.executors.erase(e);
   if (framework.completed_executors.size() > kMaxCompletedExecutors) {
@@ -298,6 +296,7 @@ void ContainerManager::MaybeRemoveExecutor(std::string fid, std::string eid) {
   }
   if (framework.executors.empty()) {
     LOG(INFO) << "Cleaned up framework " << fid;
+    if (Checkpointing(fid)) checkpointer_->RemoveFramework(fid);
     completed_frameworks_.push_back(std::move(framework));
     frameworks_.erase(f);
     if (completed_frameworks_.size() > kMaxCompletedFrameworks) {
@@ -306,10 +305,14 @@ void ContainerManager::MaybeRemoveExecutor(std::string fid, std::string eid) {
   }
 }
 
-int ContainerManager::KillAllExecutors() {
+int ContainerManager::KillAllExecutors(bool keep_checkpointing) {
   terminating_ = true;
+  keep_checkpointing_ = keep_checkpointing;
   int killed = 0;
   for (auto& [fid, framework] : frameworks_) {
+    // Mesos's Slave::finalize: a checkpointing framework's executors stay,
+    // for the agent that comes back to reconnect to.
+    if (keep_checkpointing_ && framework.info.checkpoint()) continue;
     for (auto& [eid, executor] : framework.executors) {
       if (executor.pid == 0) continue;
       LOG(INFO) << "Killing executor '" << eid << "' of framework " << fid
@@ -319,6 +322,17 @@ int ContainerManager::KillAllExecutors() {
     }
   }
   return killed;
+}
+
+int ContainerManager::KilledExecutorsLeft() const {
+  int live = 0;
+  for (const auto& [fid, framework] : frameworks_) {
+    for (const auto& [eid, executor] : framework.executors) {
+      if (keep_checkpointing_ && framework.info.checkpoint()) continue;
+      if (executor.pid != 0) ++live;
+    }
+  }
+  return live;
 }
 
 int ContainerManager::LiveExecutorCount() const {

@@ -48,14 +48,36 @@ std::string DescribeWaitStatus(int wait_status) {
   return absl::StrCat("wait status ", wait_status);
 }
 
+namespace {
+
+Containerizer::Options ContainerizerOptions(
+    const ContainerManager::Options& o) {
+  Containerizer::Options c;
+  c.pid_namespace = o.pid_namespace;
+  c.private_tmp = o.private_tmp;
+  c.oom_check_interval = o.oom_check_interval;
+  return c;
+}
+
+}  // namespace
+
 ContainerManager::ContainerManager(Options options, EventLoop* loop,
                                    Launcher* launcher, MetricsRegistry* metrics,
                                    Callbacks callbacks)
     : options_(std::move(options)),
       loop_(loop),
-      launcher_(launcher),
       metrics_(metrics),
-      callbacks_(std::move(callbacks)) {}
+      callbacks_(std::move(callbacks)),
+      containerizer_(
+          ContainerizerOptions(options_), loop, launcher, metrics,
+          Containerizer::Callbacks{
+              [this](const std::string& id, int wait_status,
+                     const std::optional<ContainerLimitation>& limitation) {
+                OnContainerExited(id, wait_status, limitation);
+              },
+              [this](const std::string& id, const ContainerLimitation& limit) {
+                OnContainerLimited(id, limit);
+              }}) {}
 
 ContainerManager::~ContainerManager() {
   for (auto& [fid, framework] : frameworks_) {
@@ -65,12 +87,17 @@ ContainerManager::~ContainerManager() {
       if (executor.shutdown_timer) loop_->Cancel(executor.shutdown_timer);
     }
   }
-  if (oom_timer_) loop_->Cancel(oom_timer_);
-  for (const auto& [cid, timer] : destroy_timers_) loop_->Cancel(timer);
 }
 
-void ContainerManager::set_isolator(Cgroups2Isolator* isolator) {
-  isolator_ = isolator;
+ExecutorRecord* ContainerManager::FindExecutorOfContainer(
+    const std::string& container_id) {
+  auto it = by_container_.find(container_id);
+  if (it == by_container_.end()) return nullptr;
+  ExecutorRecord* executor = FindExecutor(it->second.first, it->second.second);
+  if (executor == nullptr || executor->container_id != container_id) {
+    return nullptr;
+  }
+  return executor;
 }
 
 namespace {
@@ -240,10 +267,8 @@ absl::Status ContainerManager::GrowContainer(ExecutorRecord& executor,
   } else {
     r.mem_limit_mb.reset();
   }
-  if (isolator_ != nullptr && executor.has_cgroup) {
-    AGORA_ASSIGN_OR_RETURN(CgroupLimits limits,
-                           ComputeLimits(r, isolator_->options().limits));
-    AGORA_RETURN_IF_ERROR(isolator_->Update(executor.container_id, limits));
+  if (containerizer_.IsLive(executor.container_id)) {
+    AGORA_RETURN_IF_ERROR(containerizer_.Update(executor.container_id, r));
   }
   executor.container_resources = r;
   return absl::OkStatus();
@@ -262,8 +287,32 @@ void ContainerManager::AddTask(ExecutorRecord& executor,
   if (info.has_labels()) *task.mutable_labels() = info.labels();
   if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
   *task.mutable_limits() = info.limits();
+  if (Checkpointing(executor.info.framework_id().value())) {
+    checkpointer_->Task(RunOf(executor), task);
+  }
   executor.tasks[info.task_id().value()] = task;
   executor.queued[info.task_id().value()] = info;
+}
+
+bool ContainerManager::Checkpointing(const std::string& framework) const {
+  if (checkpointer_ == nullptr) return false;
+  auto f = frameworks_.find(framework);
+  return f != frameworks_.end() && f->second.info.checkpoint();
+}
+
+RunIds ContainerManager::RunOf(const ExecutorRecord& executor) const {
+  return checkpointer_->Run(executor.info.framework_id().value(),
+                            executor.info.executor_id().value(),
+                            executor.container_id);
+}
+
+std::string ContainerManager::UpdatesPath(const std::string& framework,
+                                          const std::string& task) {
+  if (!Checkpointing(framework)) return "";
+  auto f = frameworks_.find(framework);
+  ExecutorRecord* executor = FindExecutorOfTask(f->second, task);
+  if (executor == nullptr) return "";
+  return checkpointer_->TaskUpdates(RunOf(*executor), task);
 }
 
 void ContainerManager::LaunchExecutor(FrameworkRecord& framework,
@@ -276,8 +325,13 @@ void ContainerManager::LaunchExecutor(FrameworkRecord& framework,
   executor.info = std::move(info);
   executor.command_executor = command_executor;
   executor.container_id = RandomUuid();
+  by_container_[executor.container_id] = {fid, eid};
   executor.directory = SandboxPath(options_.work_dir, agent_info_.id().value(),
                                    fid, eid, executor.container_id);
+  if (Checkpointing(fid)) {
+    checkpointer_->ExecutorRun(framework.info, executor.info,
+                               executor.container_id);
+  }
   AddTask(executor, task);
   absl::StatusOr<ContainerResources> resources =
       ContainerResourcesOf(executor, task);
@@ -323,6 +377,10 @@ void ContainerManager::StartNextLaunch() {
   const std::string fid = next.framework, eid = next.executor,
                     cid = next.container;
   executor->pid = *pid;
+  if (Checkpointing(fid)) {
+    checkpointer_->Pid(RunOf(*executor), *pid,
+                       containerizer_.start_time(cid).value_or(0));
+  }
   executor->registration_timer = loop_->PostAfter(
       options_.executor_registration_timeout,
       [this, fid, eid, cid] { OnRegistrationTimeout(fid, eid, cid); });
@@ -366,15 +424,6 @@ absl::StatusOr<pid_t> ContainerManager::StartContainer(
         errno,
         absl::StrCat("failed to chown sandbox to user '", user->name, "'"));
   }
-  std::string private_tmp;
-  if (options_.private_tmp) {
-    private_tmp = executor.directory + "/tmp";
-    if ((mkdir(private_tmp.c_str(), 01777) != 0 && errno != EEXIST) ||
-        chmod(private_tmp.c_str(), 01777) != 0) {
-      return absl::ErrnoToStatus(
-          errno, absl::StrCat("failed to create '", private_tmp, "'"));
-    }
-  }
   ExecutorEnvironmentInputs inputs;
   inputs.base = options_.executor_environment;
   inputs.executor_endpoint = options_.executor_endpoint;
@@ -382,31 +431,12 @@ absl::StatusOr<pid_t> ContainerManager::StartContainer(
   inputs.sandbox = executor.directory;
   inputs.checkpoint = framework.info.checkpoint();
   inputs.shutdown_grace_period = options_.executor_shutdown_grace_period;
-  std::string fid = framework.info.id().value();
-  std::string eid = executor.info.executor_id().value();
-  std::string cid = executor.container_id;
+  inputs.recovery_timeout = options_.recovery_timeout;
+  inputs.subscription_backoff_max = options_.subscription_backoff_max;
   LaunchSpec spec = ExecutorLaunchSpec(executor.info, inputs);
   spec.user = user;
-  spec.new_pid_namespace = options_.pid_namespace;
-  spec.private_tmp = private_tmp;
-  if (isolator_ != nullptr) {
-    AGORA_ASSIGN_OR_RETURN(CgroupLimits limits,
-                           ComputeLimits(executor.container_resources,
-                                         isolator_->options().limits));
-    AGORA_RETURN_IF_ERROR(isolator_->Create(cid, limits));
-    executor.has_cgroup = true;
-    spec.cgroup = isolator_->LeafPath(cid);
-    if (oom_timer_ == 0 && isolator_->options().isolation.Has("cgroups/mem")) {
-      oom_timer_ = loop_->PostAfter(options_.oom_check_interval,
-                                    [this] { OnOomCheckTimer(); });
-    }
-  }
-  return launcher_->Launch(
-      spec, [loop = loop_, this, fid, eid, cid](pid_t, int wait_status) {
-        loop->Post([this, fid, eid, cid, wait_status] {
-          OnExecutorExited(fid, eid, cid, wait_status);
-        });
-      });
+  return containerizer_.Launch(executor.container_id, std::move(spec),
+                               executor.container_resources);
 }
 
 void ContainerManager::OnLaunchFailed(FrameworkRecord& framework,
@@ -417,7 +447,6 @@ void ContainerManager::OnLaunchFailed(FrameworkRecord& framework,
                << "' of framework " << framework.info.id().value() << ": "
                << error;
   metrics_->Increment("slave/container_launch_errors");
-  DestroyCgroup(executor);
   executor.state = ExecutorRecord::State::kTerminated;
   executor.termination_reason =
       mesos::v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED;
@@ -521,6 +550,7 @@ void ContainerManager::OnExecutorSubscribe(
         HandleExecutorUpdate(call.framework_id(), *executor, update.status());
     if (!st.ok()) LOG(WARNING) << "Resent update rejected: " << st;
   }
+  if (executor->recovered) OnRecoveredExecutorSubscribed(call, *executor);
   DeliverQueuedTasks(*executor);
   auto kills = std::move(executor->pending_kills);
   executor->pending_kills.clear();
@@ -588,7 +618,7 @@ absl::Status ContainerManager::HandleExecutorUpdate(
   *status.mutable_executor_id() = executor.info.executor_id();
   // A task the kernel's OOM killer took reports a plain signal death; the
   // container's memory.events says why (Mesos reports the limitation).
-  if (status.state() == mesos::v1::TASK_FAILED && CheckOom(executor)) {
+  if (status.state() == mesos::v1::TASK_FAILED && CheckLimitation(executor)) {
     status.set_reason(executor.termination_reason);
     status.set_message(executor.termination_message);
     *status.mutable_limitation() = *executor.limitation;
@@ -598,17 +628,26 @@ absl::Status ContainerManager::HandleExecutorUpdate(
     status.set_timestamp(
         absl::ToDoubleSeconds(loop_->Now() - absl::UnixEpoch()));
   }
-  absl::StatusOr<bool> fresh = TakeUpdate(framework, status);
+  // The executor forgets an update once acknowledged: only when it is
+  // durable (checkpointed, for a checkpointing framework).
+  auto acknowledge = [this, fid = framework.value(),
+                      eid = executor.info.executor_id().value(),
+                      cid = executor.container_id, task = status.task_id(),
+                      uuid = status.uuid()](const absl::Status& durable) {
+    ExecutorRecord* e = FindExecutor(fid, eid);
+    if (!durable.ok() || e == nullptr || e->container_id != cid) return;
+    Event ack;
+    ack.set_type(Event::ACKNOWLEDGED);
+    *ack.mutable_acknowledged()->mutable_task_id() = task;
+    ack.mutable_acknowledged()->set_uuid(uuid);
+    SendEvent(*e, ack);
+  };
+  absl::StatusOr<bool> fresh = TakeUpdate(framework, status, acknowledge);
   if (!fresh.ok()) {
     metrics_->Increment("slave/invalid_status_updates");
     return fresh.status();
   }
   metrics_->Increment("slave/valid_status_updates");
-  Event ack;
-  ack.set_type(Event::ACKNOWLEDGED);
-  *ack.mutable_acknowledged()->mutable_task_id() = status.task_id();
-  ack.mutable_acknowledged()->set_uuid(status.uuid());
-  SendEvent(executor, ack);
   return absl::OkStatus();
 }
 
@@ -634,14 +673,20 @@ absl::Status ContainerManager::ValidateExecutorUpdate(
 
 absl::StatusOr<bool> ContainerManager::TakeUpdate(
     const mesos::v1::FrameworkID& framework,
-    const mesos::v1::TaskStatus& status) {
+    const mesos::v1::TaskStatus& status,
+    std::function<void(const absl::Status&)> on_durable) {
   auto f = frameworks_.find(framework.value());
   // A framework being shut down acknowledges nothing any more, so its
   // updates stay here (as Mesos drops them) instead of being retried.
   bool terminating = f != frameworks_.end() && f->second.terminating;
   if (!terminating) {
-    absl::StatusOr<bool> fresh = callbacks_.status_update(framework, status);
+    absl::StatusOr<bool> fresh = callbacks_.status_update(
+        framework, status,
+        UpdatesPath(framework.value(), status.task_id().value()),
+        std::move(on_durable));
     if (!fresh.ok() || !*fresh) return fresh;
+  } else if (on_durable) {
+    on_durable(absl::OkStatus());
   }
   if (f == frameworks_.end()) return true;
   ExecutorRecord* executor =
@@ -683,104 +728,32 @@ void ContainerManager::SendAgentUpdate(
   }
 }
 
-bool ContainerManager::CheckOom(ExecutorRecord& executor) {
+bool ContainerManager::CheckLimitation(ExecutorRecord& executor) {
   if (executor.limitation) return true;
-  if (isolator_ == nullptr || !executor.has_cgroup) return false;
-  absl::StatusOr<uint64_t> kills = isolator_->OomKills(executor.container_id);
-  if (!kills.ok() || *kills == 0) return false;
-  std::string message = isolator_->OomMessage(executor.container_id);
-  LOG(INFO) << "OOM kill in container " << executor.container_id
-            << " of executor '" << executor.info.executor_id().value()
-            << "': " << message;
-  executor.termination_reason =
-      mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY;
-  executor.termination_message = message;
-  mesos::v1::TaskResourceLimitation limitation;
-  mesos::v1::Resource* mem = limitation.add_resources();
-  mem->set_name("mem");
-  mem->set_type(mesos::v1::Value::SCALAR);
-  absl::StatusOr<CgroupUsage> usage = isolator_->Usage(executor.container_id);
-  double mb = executor.container_resources.mem_limit_mb.value_or(
-      executor.container_resources.mem_mb);
-  if (usage.ok() && usage->memory_max) {
-    mb = static_cast<double>(*usage->memory_max) / (1 << 20);
-  }
-  mem->mutable_scalar()->set_value(mb);
-  executor.limitation = limitation;
-  metrics_->Increment("containerizer/mesos/container_limitations_memory");
+  std::optional<ContainerLimitation> limit =
+      containerizer_.CheckLimitation(executor.container_id);
+  if (!limit) return false;
+  ApplyLimitation(executor, *limit);
   return true;
 }
 
-void ContainerManager::OnOomCheckTimer() {
-  oom_timer_ = 0;
-  bool any = false;
-  for (auto& [fid, framework] : frameworks_) {
-    for (auto& [eid, executor] : framework.executors) {
-      if (!executor.has_cgroup || executor.pid == 0) continue;
-      any = true;
-      if (executor.limitation || !CheckOom(executor)) continue;
-      // As Mesos: a container over its memory limit is destroyed; its
-      // unfinished tasks fail with the limitation when the executor exits.
-      LOG(INFO) << "Destroying container " << executor.container_id
-                << ": memory limit exceeded";
-      if (executor.state != ExecutorRecord::State::kTerminated) {
-        executor.state = ExecutorRecord::State::kTerminating;
-      }
-      KillExecutorProcess(executor);
-    }
-  }
-  if (any) {
-    oom_timer_ = loop_->PostAfter(options_.oom_check_interval,
-                                  [this] { OnOomCheckTimer(); });
-  }
+void ContainerManager::ApplyLimitation(ExecutorRecord& executor,
+                                       const ContainerLimitation& limit) {
+  executor.termination_reason =
+      mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY;
+  executor.termination_message = limit.message;
+  executor.limitation = limit.limitation;
 }
 
-void ContainerManager::DestroyCgroup(ExecutorRecord& executor) {
-  if (isolator_ == nullptr || !executor.has_cgroup) return;
-  executor.has_cgroup = false;
-  RetryDestroy(executor.container_id,
-               absl::Now() + isolator_->options().destroy_timeout,
-               absl::ZeroDuration());
-}
-
-void ContainerManager::RetryDestroy(const std::string& container_id,
-                                    absl::Time deadline,
-                                    absl::Duration backoff) {
-  absl::Status st = isolator_->TryDestroy(container_id);
-  if (st.ok()) return;
-  if (Cgroups2Isolator::IsBusy(st) && absl::Now() < deadline) {
-    // Killed processes are still leaving (a process in uninterruptible
-    // sleep can take seconds): try again from the loop instead of
-    // sleeping on it, which would stall every executor and the master
-    // link meanwhile.
-    backoff =
-        std::clamp(backoff * 2, absl::Milliseconds(1), absl::Milliseconds(50));
-    destroy_timers_[container_id] =
-        loop_->PostAfter(backoff, [this, container_id, deadline, backoff] {
-          destroy_timers_.erase(container_id);
-          RetryDestroy(container_id, deadline, backoff);
-        });
-    return;
+void ContainerManager::OnContainerLimited(const std::string& container_id,
+                                          const ContainerLimitation& limit) {
+  ExecutorRecord* executor = FindExecutorOfContainer(container_id);
+  if (executor == nullptr) return;
+  // Its unfinished tasks fail with the limitation when the executor exits.
+  ApplyLimitation(*executor, limit);
+  if (executor->state != ExecutorRecord::State::kTerminated) {
+    executor->state = ExecutorRecord::State::kTerminating;
   }
-  LOG(ERROR) << "Failed to destroy the cgroup of container " << container_id
-             << ": " << st;
-  metrics_->Increment("containerizer/mesos/container_destroy_errors");
-}
-
-int ContainerManager::DestroyAllContainers() {
-  if (isolator_ == nullptr) return 0;
-  int errors = 0;
-  absl::StatusOr<std::vector<std::string>> ids = isolator_->Containers();
-  if (!ids.ok()) return 1;
-  for (const std::string& id : *ids) {
-    absl::Status st = isolator_->Destroy(id);
-    if (!st.ok()) {
-      LOG(ERROR) << "Failed to destroy the cgroup of container " << id << ": "
-                 << st;
-      ++errors;
-    }
-  }
-  return errors;
 }
 
 }  // namespace agora

@@ -1,6 +1,8 @@
-// ContainerManager: the agent's executors and their tasks. It launches an
-// executor per new ExecutorInfo (the command executor for command tasks)
-// through the Launcher in a fresh sandbox, delivers tasks once the
+// ContainerManager: the agent's executors and their tasks, above the
+// Containerizer (containerizer.h), which holds their containers. It
+// launches an executor per new ExecutorInfo (the command executor for
+// command tasks) in a container of its own with a fresh sandbox, delivers
+// tasks once the
 // executor subscribes over the executor API, relays kills, messages and
 // shutdowns, takes executor status updates into the agent's status-update
 // streams and acknowledges them to the executor, and turns executor deaths
@@ -11,10 +13,9 @@
 //   kill before delivery      TASK_KILLED  REASON_TASK_KILLED_DURING_LAUNCH
 //   OOM kill in its cgroup    TASK_FAILED  REASON_CONTAINER_LIMITATION_MEMORY
 //                                          (with TaskStatus.limitation)
-// With a Cgroups2Isolator, each executor's container is a cgroup holding the
-// executor and its tasks (limits from their summed resources, the command
-// executor's 0.1 cpus / 32 MB included); it is destroyed (cgroup.kill,
-// rmdir) when the executor exits.
+// Each executor's container holds the executor and its tasks (with cgroups,
+// limits from their summed resources, the command executor's 0.1 cpus /
+// 32 MB included); it is destroyed when the executor exits.
 // A task is forgotten (moved to the completed lists) once its terminal
 // update is acknowledged; an executor once it has exited and has no such
 // task left; a framework once it has no executor left.
@@ -31,10 +32,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/checkpoint_state.h"
+#include "agent/checkpointer.h"
+#include "agent/containerizer.h"
 #include "agent/executor_launch.h"
 #include "agent/executor_service.h"
 #include "agora/internal/agent_link.pb.h"
@@ -70,13 +75,14 @@ struct ExecutorRecord {
       mesos::v1::TaskStatus::REASON_EXECUTOR_TERMINATED;
   std::string termination_message = "Executor terminated";
   std::optional<mesos::v1::TaskResourceLimitation> limitation;
-  bool has_cgroup = false;  // The container's cgroup exists.
   // Accepted, waiting in the launch queue: no sandbox, cgroup or process
   // yet (state kRegistering).
   bool launch_pending = false;
   ContainerResources container_resources;
   EventLoop::TimerId registration_timer = 0;
   EventLoop::TimerId shutdown_timer = 0;
+  // Recovered from the checkpoint at start-up; waits to resubscribe.
+  bool recovered = false;
 };
 
 struct FrameworkRecord {
@@ -105,16 +111,28 @@ class ContainerManager : public ExecutorCallHandler {
     double total_mem_mb = 0;
     // How often memory.events is checked for OOM kills.
     absl::Duration oom_check_interval = absl::Milliseconds(250);
+    // What executors of checkpointing frameworks are told
+    // (executor_launch.h): --recovery_timeout and
+    // --executor_reregistration_retry_interval.
+    absl::Duration recovery_timeout = absl::Minutes(15);
+    absl::Duration subscription_backoff_max = absl::Milliseconds(500);
   };
   struct Callbacks {
     // Takes an update into the status-update streams: true when new, false
-    // for a duplicate; an error rejects it.
-    std::function<absl::StatusOr<bool>(const mesos::v1::FrameworkID&,
-                                       const mesos::v1::TaskStatus&)>
+    // for a duplicate; an error rejects it. With a checkpoint path (the
+    // task's task.updates) it is checkpointed first; `on_durable` runs once
+    // it is (StatusUpdateManager::Update).
+    std::function<absl::StatusOr<bool>(
+        const mesos::v1::FrameworkID&, const mesos::v1::TaskStatus&,
+        const std::string& checkpoint_path,
+        std::function<void(const absl::Status&)> on_durable)>
         status_update;
     std::function<void(const agora::internal::ExecutorExited&)> executor_exited;
     std::function<void(const agora::internal::ExecutorToFramework&)>
         executor_message;
+    // Every executor recovered at start-up has resubscribed or was given up
+    // (may be null).
+    std::function<void()> executors_reregistered;
   };
 
   static constexpr size_t kMaxCompletedTasks = 200;
@@ -134,14 +152,40 @@ class ContainerManager : public ExecutorCallHandler {
   }
   // The cgroups isolator (null: posix isolation). Set before any task; must
   // outlive this.
-  void set_isolator(Cgroups2Isolator* isolator);
-  Cgroups2Isolator* isolator() const { return isolator_; }
-  // Removes every container cgroup (agent shutdown, after the executors
-  // were killed and reaped). Returns how many failed.
-  int DestroyAllContainers();
+  void set_isolator(Cgroups2Isolator* isolator) {
+    containerizer_.set_isolator(isolator);
+  }
+  Cgroups2Isolator* isolator() const { return containerizer_.isolator(); }
+  Containerizer& containerizer() { return containerizer_; }
+  const Containerizer& containerizer() const { return containerizer_; }
 
   // The agent's info with its id; set on (re)registration, before tasks.
   void set_agent_info(const mesos::v1::AgentInfo& info) { agent_info_ = info; }
+  // Records the executors and tasks of checkpointing frameworks (null: no
+  // checkpointing). Must outlive this.
+  void set_checkpointer(Checkpointer* checkpointer) {
+    checkpointer_ = checkpointer;
+  }
+
+  // container_recovery.cc. At start-up, before any task: rebuilds the
+  // executors and tasks an earlier agent checkpointed (`state`; the agent
+  // recovered their status-update streams first), adopts the containers
+  // that still run, which then have until OnReregistrationTimeout() to
+  // resubscribe, and ends the others' tasks: TASK_FAILED
+  // (REASON_EXECUTOR_TERMINATED) for a task that had started, TASK_LOST or
+  // TASK_DROPPED (REASON_AGENT_RESTARTED) for one never confirmed by its
+  // executor. Kills what runs of `state.skipped`. Returns how many
+  // executors were adopted.
+  int Recover(const CheckpointState& state);
+  // Kills every container `state` names (verified by pid and start time)
+  // and every container cgroup: --recover=cleanup and rebooted hosts.
+  void DestroyCheckpointedContainers(const CheckpointState& state);
+  // Recovered executors that have not resubscribed yet.
+  size_t AwaitingReregistration() const { return awaiting_.size(); }
+  // --executor_reregistration_timeout passed: destroys the recovered
+  // executors that did not resubscribe; their tasks fail with
+  // REASON_EXECUTOR_REREGISTRATION_TIMEOUT.
+  void OnReregistrationTimeout(absl::Duration timeout);
 
   // Master requests.
   void RunTask(const mesos::v1::FrameworkInfo& framework,
@@ -158,10 +202,14 @@ class ContainerManager : public ExecutorCallHandler {
   void OnTaskStreamDone(const mesos::v1::FrameworkID& framework,
                         const mesos::v1::TaskID& task);
 
-  // Agent shutdown: SIGKILL to every live executor's process tree; from now
-  // on executor exits make no status updates (the master learns of the
-  // agent's departure instead). Returns how many were signalled.
-  int KillAllExecutors();
+  // Agent shutdown: SIGKILL to every live executor's process tree, but with
+  // `keep_checkpointing` those of checkpointing frameworks, which stay for
+  // the next agent (Mesos's Slave::finalize); from now on executor exits
+  // make no status updates (the master learns of the agent's departure
+  // instead). Returns how many were signalled.
+  int KillAllExecutors(bool keep_checkpointing);
+  // Executors KillAllExecutors() killed that have not exited yet.
+  int KilledExecutorsLeft() const;
   int LiveExecutorCount() const;
 
   const std::map<std::string, FrameworkRecord>& frameworks() const {
@@ -214,19 +262,19 @@ class ContainerManager : public ExecutorCallHandler {
   // The container's summed resources and limits, validated.
   absl::StatusOr<ContainerResources> ContainerResourcesOf(
       const ExecutorRecord& executor, const mesos::v1::TaskInfo& task) const;
-  // Reads memory.events; on a new OOM kill records the limitation on
-  // `executor` and returns true.
-  bool CheckOom(ExecutorRecord& executor);
-  void OnOomCheckTimer();
+  // Asks the containerizer whether the container had an OOM kill; if so
+  // records it as the executor's termination and returns true.
+  bool CheckLimitation(ExecutorRecord& executor);
+  void ApplyLimitation(ExecutorRecord& executor,
+                       const ContainerLimitation& limit);
+  void OnContainerLimited(const std::string& container_id,
+                          const ContainerLimitation& limit);
   // Adds `task`'s resources and limits to its executor's container and
-  // rewrites the cgroup's limits.
+  // rewrites the container's limits.
   absl::Status GrowContainer(ExecutorRecord& executor,
                              const mesos::v1::TaskInfo& task);
-  // Removes the container's cgroup; while its killed processes are still
-  // leaving, retries on loop timers up to the isolator's destroy_timeout.
-  void DestroyCgroup(ExecutorRecord& executor);
-  void RetryDestroy(const std::string& container_id, absl::Time deadline,
-                    absl::Duration backoff);
+  // The live executor whose container is `container_id`, or null.
+  ExecutorRecord* FindExecutorOfContainer(const std::string& container_id);
   bool SendEvent(ExecutorRecord& executor,
                  const mesos::v1::executor::Event& event);
   void SendSubscribed(const FrameworkRecord& framework,
@@ -240,8 +288,26 @@ class ContainerManager : public ExecutorCallHandler {
                                     ExecutorRecord& executor,
                                     mesos::v1::TaskStatus status);
   // Takes `status` into the streams and, when new, into the task's record.
-  absl::StatusOr<bool> TakeUpdate(const mesos::v1::FrameworkID& framework,
-                                  const mesos::v1::TaskStatus& status);
+  absl::StatusOr<bool> TakeUpdate(
+      const mesos::v1::FrameworkID& framework,
+      const mesos::v1::TaskStatus& status,
+      std::function<void(const absl::Status&)> on_durable = nullptr);
+  // The task's task.updates when its framework checkpoints, else "".
+  std::string UpdatesPath(const std::string& framework,
+                          const std::string& task);
+  bool Checkpointing(const std::string& framework) const;
+  RunIds RunOf(const ExecutorRecord& executor) const;
+  // Recovery (container_recovery.cc).
+  void RecoverExecutor(FrameworkRecord& framework,
+                       const ExecutorCheckpoint& checkpoint);
+  mesos::v1::Task RecoveredTask(const TaskCheckpoint& checkpoint) const;
+  void EndUnadoptedExecutor(FrameworkRecord& framework,
+                            ExecutorRecord& executor);
+  // A recovered executor resubscribed: its tasks the executor does not
+  // know were never delivered.
+  void OnRecoveredExecutorSubscribed(const mesos::v1::executor::Call& call,
+                                     ExecutorRecord& executor);
+  void DoneAwaiting(const std::string& container_id);
   // An update made by the agent itself (fresh uuid, SOURCE_AGENT).
   void SendAgentUpdate(
       const mesos::v1::FrameworkID& framework,
@@ -251,9 +317,8 @@ class ContainerManager : public ExecutorCallHandler {
       const std::optional<mesos::v1::TaskResourceLimitation>& limitation =
           std::nullopt);
 
-  void OnExecutorExited(const std::string& framework,
-                        const std::string& executor,
-                        const std::string& container_id, int wait_status);
+  void OnContainerExited(const std::string& container_id, int wait_status,
+                         const std::optional<ContainerLimitation>& limitation);
   void OnRegistrationTimeout(const std::string& framework,
                              const std::string& executor,
                              const std::string& container_id);
@@ -269,19 +334,21 @@ class ContainerManager : public ExecutorCallHandler {
 
   Options options_;
   EventLoop* const loop_;
-  Launcher* const launcher_;
-  Cgroups2Isolator* isolator_ = nullptr;
-  EventLoop::TimerId oom_timer_ = 0;
   MetricsRegistry* const metrics_;
   const Callbacks callbacks_;
   mesos::v1::AgentInfo agent_info_;
+  Checkpointer* checkpointer_ = nullptr;
+  // Container ids of recovered executors not yet resubscribed.
+  std::set<std::string> awaiting_;
   std::map<std::string, FrameworkRecord> frameworks_;
   std::deque<FrameworkRecord> completed_frameworks_;
   bool terminating_ = false;  // The agent is shutting down.
-  // Containers whose cgroup removal waits for a retry.
-  std::map<std::string, EventLoop::TimerId> destroy_timers_;
+  bool keep_checkpointing_ = false;
+  // Container id -> (framework, executor) of the executors not yet removed.
+  std::map<std::string, std::pair<std::string, std::string>> by_container_;
   std::deque<QueuedLaunch> launch_queue_;
   bool launch_posted_ = false;
+  Containerizer containerizer_;  // Last: its callbacks use the above.
 };
 
 // TASK_DROPPED for a PARTITION_AWARE framework, TASK_LOST otherwise.

@@ -58,10 +58,10 @@ void FillFromProcesses(const ProcessTreeUsage& u, ResourceStatistics& s) {
 
 }  // namespace
 
-ResourceStatistics ContainerStatistics(const ExecutorRecord& e,
+ResourceStatistics ContainerStatistics(const UsageSource& e,
                                        const Cgroups2Isolator* isolator,
                                        ContainerUsageExtras* extras) {
-  const ContainerResources& r = e.container_resources;
+  const ContainerResources& r = e.resources;
   ResourceStatistics s;
   s.set_timestamp(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
   s.set_cpus_limit(r.cpus_limit && !std::isinf(*r.cpus_limit) ? *r.cpus_limit

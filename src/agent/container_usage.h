@@ -6,14 +6,15 @@
 // /metrics/snapshot and the operator API's GET_CONTAINERS, so all three
 // show the same figures.
 //
-// Thread rule: the agent loop (it reads the container manager's records).
+// Thread rule: plain functions that read files; the agent calls them off
+// its loop, on a UsageSource copied on the loop (Containerizer).
 #ifndef AGORA_AGENT_CONTAINER_USAGE_H_
 #define AGORA_AGENT_CONTAINER_USAGE_H_
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
-#include "agent/container_manager.h"
 #include "isolation/cgroups2_isolator.h"
 #include "mesos/v1/mesos.pb.h"
 
@@ -29,13 +30,21 @@ struct ContainerUsageExtras {
   std::optional<uint64_t> pids_max;
 };
 
-// `executor`'s container usage now. The limits (cpus_limit,
+// What a reading of one container needs.
+struct UsageSource {
+  std::string container_id;
+  pid_t pid = 0;  // Its main process; 0 once exited.
+  bool has_cgroup = false;
+  ContainerResources resources;
+};
+
+// The container's usage now. The limits (cpus_limit,
 // mem_limit_bytes) come from its resources when nothing better is read;
 // usage fields are absent when the container has no process or its files
 // cannot be read. `isolator` may be null (posix isolation); `extras` may be
 // null.
 mesos::v1::ResourceStatistics ContainerStatistics(
-    const ExecutorRecord& executor, const Cgroups2Isolator* isolator,
+    const UsageSource& container, const Cgroups2Isolator* isolator,
     ContainerUsageExtras* extras = nullptr);
 
 }  // namespace agora

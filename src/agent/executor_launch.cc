@@ -126,6 +126,12 @@ LaunchSpec ExecutorLaunchSpec(const mesos::v1::ExecutorInfo& executor,
   spec.env["MESOS_SANDBOX"] = inputs.sandbox;
   spec.env["MESOS_AGENT_ENDPOINT"] = inputs.agent_endpoint;
   spec.env["MESOS_CHECKPOINT"] = inputs.checkpoint ? "1" : "0";
+  if (inputs.checkpoint) {
+    spec.env["MESOS_RECOVERY_TIMEOUT"] =
+        FormatMesosDuration(inputs.recovery_timeout);
+    spec.env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] =
+        FormatMesosDuration(inputs.subscription_backoff_max);
+  }
   absl::Duration grace = inputs.shutdown_grace_period;
   if (executor.has_shutdown_grace_period()) {
     grace = absl::Nanoseconds(executor.shutdown_grace_period().nanoseconds());

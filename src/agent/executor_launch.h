@@ -46,11 +46,18 @@ struct ExecutorEnvironmentInputs {
   std::string sandbox;
   bool checkpoint = false;
   absl::Duration shutdown_grace_period = absl::Seconds(5);
+  // With checkpoint: how long the executor waits for a restarting agent
+  // (--recovery_timeout) and at most between two attempts to resubscribe
+  // (--executor_reregistration_retry_interval).
+  absl::Duration recovery_timeout = absl::Minutes(15);
+  absl::Duration subscription_backoff_max = absl::Milliseconds(500);
 };
 
 // The process that runs `executor` in `sandbox`: its command (shell or
 // argv), `inputs.base` + the command's environment + Mesos's MESOS_*
-// variables + AGORA_EXECUTOR_ENDPOINT, cwd and stdout/stderr in the sandbox.
+// variables (MESOS_RECOVERY_TIMEOUT and MESOS_SUBSCRIPTION_BACKOFF_MAX with
+// checkpoint) + AGORA_EXECUTOR_ENDPOINT, cwd and stdout/stderr in the
+// sandbox.
 LaunchSpec ExecutorLaunchSpec(const mesos::v1::ExecutorInfo& executor,
                               const ExecutorEnvironmentInputs& inputs);
 

@@ -34,7 +34,7 @@ DEFINE_int32(http_port, 5081, "HTTP port; 0 picks a free port.");
 DEFINE_string(port_file, "",
               "If set, write \"grpc=N\\nhttp=N\\n\" here once listening.");
 DEFINE_string(work_dir, "./.agora/agent",
-              "Directory for sandboxes (and, later, checkpoints).");
+              "Directory for sandboxes and checkpoints (meta/).");
 DEFINE_string(resources, "",
               "Total resources, Mesos text or JSON form; cpus, mem, disk and "
               "ports not given are detected.");
@@ -73,6 +73,25 @@ DEFINE_string(cgroups_max_pids_per_container, "",
               "means no limit.");
 DEFINE_bool(switch_user, true,
             "Run each container as CommandInfo.user or FrameworkInfo.user.");
+DEFINE_string(recover, "reconnect",
+              "What to do with the executors of a previous run of the agent "
+              "(Mesos's flag): 'reconnect' re-adopts those of checkpointing "
+              "frameworks; 'cleanup' kills them all and registers as a new "
+              "agent.");
+DEFINE_bool(strict, true,
+            "Whether a recovery error (a corrupt checkpoint) stops the agent; "
+            "false skips what cannot be read and recovers the rest.");
+DEFINE_string(recovery_timeout, "15mins",
+              "How long an executor of a checkpointing framework waits for "
+              "its agent to come back before it kills its tasks and exits.");
+DEFINE_string(executor_reregistration_timeout, "2secs",
+              "How long a restarted agent waits for its executors to "
+              "resubscribe before it destroys those that did not (at most "
+              "15secs).");
+DEFINE_string(executor_reregistration_retry_interval, "500ms",
+              "The longest wait between two attempts of a disconnected "
+              "executor to resubscribe (its MESOS_SUBSCRIPTION_BACKOFF_MAX); "
+              "at most --executor_reregistration_timeout.");
 DEFINE_string(registration_backoff_factor, "1secs",
               "Window of the first (re)registration delay; doubles per "
               "attempt up to 1mins.");
@@ -112,6 +131,51 @@ absl::StatusOr<T> WithFlag(const char* flag, absl::StatusOr<T> value) {
 
 absl::Status IsolationFromFlags(agora::AgentOptions* o);
 
+absl::StatusOr<absl::Duration> PositiveDuration(const char* flag,
+                                                const std::string& value) {
+  absl::StatusOr<absl::Duration> d = agora::ParseDuration(value);
+  if (d.ok() && *d <= absl::ZeroDuration()) {
+    d = absl::InvalidArgumentError("must be positive");
+  }
+  return WithFlag(flag, d);
+}
+
+absl::Status RecoveryFromFlags(agora::AgentOptions* o) {
+  using Recover = agora::AgentOptions::Recover;
+  if (FLAGS_recover == "reconnect") {
+    o->recover = Recover::kReconnect;
+  } else if (FLAGS_recover == "cleanup") {
+    o->recover = Recover::kCleanup;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--recover='", FLAGS_recover, "': must be 'reconnect' or 'cleanup'"));
+  }
+  o->strict = FLAGS_strict;
+  AGORA_ASSIGN_OR_RETURN(
+      o->recovery_timeout,
+      PositiveDuration("recovery_timeout", FLAGS_recovery_timeout));
+  AGORA_ASSIGN_OR_RETURN(
+      o->executor_reregistration_timeout,
+      PositiveDuration("executor_reregistration_timeout",
+                       FLAGS_executor_reregistration_timeout));
+  if (o->executor_reregistration_timeout > absl::Seconds(15)) {
+    return absl::InvalidArgumentError(
+        "--executor_reregistration_timeout: must be at most 15secs");
+  }
+  AGORA_ASSIGN_OR_RETURN(
+      o->executor_reregistration_retry_interval,
+      PositiveDuration("executor_reregistration_retry_interval",
+                       FLAGS_executor_reregistration_retry_interval));
+  if (o->executor_reregistration_retry_interval >
+      o->executor_reregistration_timeout) {
+    return absl::InvalidArgumentError(
+        "--executor_reregistration_retry_interval: must be at most "
+        "--executor_reregistration_timeout, or an executor may not try to "
+        "resubscribe in time");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<agora::AgentOptions> OptionsFromFlags() {
   agora::AgentOptions o;
   if (FLAGS_master.empty()) {
@@ -147,6 +211,7 @@ absl::StatusOr<agora::AgentOptions> OptionsFromFlags() {
   AGORA_ASSIGN_OR_RETURN(
       o.registration_backoff_factor,
       agora::ParseDuration(FLAGS_registration_backoff_factor));
+  AGORA_RETURN_IF_ERROR(RecoveryFromFlags(&o));
   o.executor_environment = agora::AgentEnvironmentForExecutors();
   AGORA_RETURN_IF_ERROR(IsolationFromFlags(&o));
   std::vector<gflags::CommandLineFlagInfo> flags;

@@ -4,13 +4,18 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/checkpoint_state.h"
+#include "agora/internal/checkpoint.pb.h"
 #include "common/ids.h"
 #include "glog/logging.h"
 
 namespace agora {
 
-StatusUpdateManager::StatusUpdateManager(EventLoop* loop, Forward forward)
-    : loop_(loop), forward_(std::move(forward)) {}
+using agora::internal::StatusUpdateRecord;
+
+StatusUpdateManager::StatusUpdateManager(EventLoop* loop, Forward forward,
+                                         CheckpointWriter* writer)
+    : loop_(loop), forward_(std::move(forward)), writer_(writer) {}
 
 StatusUpdateManager::~StatusUpdateManager() {
   for (auto& [key, stream] : streams_) CancelRetry(stream);
@@ -18,7 +23,8 @@ StatusUpdateManager::~StatusUpdateManager() {
 
 absl::StatusOr<StatusUpdateManager::UpdateResult> StatusUpdateManager::Update(
     const mesos::v1::FrameworkID& framework,
-    const mesos::v1::TaskStatus& status) {
+    const mesos::v1::TaskStatus& status, const std::string& checkpoint_path,
+    Durable on_durable) {
   if (status.uuid().size() != 16) {
     return absl::InvalidArgumentError(
         absl::StrCat("status update for task '", status.task_id().value(),
@@ -26,21 +32,111 @@ absl::StatusOr<StatusUpdateManager::UpdateResult> StatusUpdateManager::Update(
   }
   Key key(framework.value(), status.task_id().value());
   Stream& stream = streams_[key];
-  if (stream.received.count(status.uuid())) return UpdateResult::kDuplicate;
+  if (stream.received.count(status.uuid())) {
+    auto it = std::find_if(
+        stream.pending.begin(), stream.pending.end(),
+        [&](const Pending& p) { return p.status.uuid() == status.uuid(); });
+    if (it != stream.pending.end() && !it->durable) {
+      if (on_durable) it->waiters.push_back(std::move(on_durable));
+    } else if (on_durable) {
+      on_durable(absl::OkStatus());
+    }
+    return UpdateResult::kDuplicate;
+  }
   if (stream.terminal_received) {
     return absl::FailedPreconditionError(absl::StrCat(
         "status update ", UuidBytesToString(status.uuid()), " for task '",
         status.task_id().value(), "': the task is already terminal"));
   }
+  if (stream.received.empty() && writer_ != nullptr) {
+    stream.checkpoint_path = checkpoint_path;
+  }
   stream.framework = framework;
   stream.received.insert(status.uuid());
   stream.latest_state = status.state();
   stream.terminal_received = IsTerminalState(status.state());
-  stream.pending.push_back(status);
+  Pending pending;
+  pending.status = status;
+  pending.durable = stream.checkpoint_path.empty();
+  if (pending.durable) {
+    stream.pending.push_back(std::move(pending));
+    if (on_durable) on_durable(absl::OkStatus());
+  } else {
+    if (on_durable) pending.waiters.push_back(std::move(on_durable));
+    Checkpoint(key, stream, pending);
+    stream.pending.push_back(std::move(pending));
+  }
   if (stream.pending.size() == 1 && !paused_) {
     ForwardHead(key, stream);
   }
   return UpdateResult::kAccepted;
+}
+
+void StatusUpdateManager::Checkpoint(const Key& key, Stream& stream,
+                                     const Pending& pending) {
+  StatusUpdateRecord record;
+  record.set_type(StatusUpdateRecord::UPDATE);
+  *record.mutable_update()->mutable_framework_id() = stream.framework;
+  *record.mutable_update()->mutable_status() = pending.status;
+  record.mutable_update()->set_latest_state(pending.status.state());
+  writer_->Append(
+      stream.checkpoint_path, EncodeUpdateRecord(record),
+      /*sync=*/true,
+      [this, key, uuid = pending.status.uuid()](const absl::Status& st) {
+        OnCheckpointed(key, uuid, st);
+      });
+}
+
+void StatusUpdateManager::OnCheckpointed(const Key& key,
+                                         const std::string& uuid,
+                                         const absl::Status& status) {
+  auto s = streams_.find(key);
+  if (s == streams_.end()) return;  // Removed meanwhile.
+  Stream& stream = s->second;
+  auto it =
+      std::find_if(stream.pending.begin(), stream.pending.end(),
+                   [&](const Pending& p) { return p.status.uuid() == uuid; });
+  if (it == stream.pending.end()) return;
+  std::vector<Durable> waiters = std::move(it->waiters);
+  if (status.ok()) {
+    it->durable = true;
+    if (it == stream.pending.begin() && !paused_) ForwardHead(key, stream);
+  } else {
+    // Not durable: as if never received; the executor resends it when it
+    // resubscribes.
+    LOG(ERROR) << "Dropping status update " << UuidBytesToString(uuid)
+               << " for task '" << key.second << "': " << status;
+    bool head = it == stream.pending.begin();
+    stream.received.erase(uuid);
+    if (IsTerminalState(it->status.state())) stream.terminal_received = false;
+    stream.pending.erase(it);
+    if (head && !stream.pending.empty() && !paused_) ForwardHead(key, stream);
+  }
+  for (Durable& waiter : waiters) waiter(status);
+}
+
+bool StatusUpdateManager::RecoverStream(
+    const mesos::v1::FrameworkID& framework, const mesos::v1::TaskID& task,
+    const std::string& checkpoint_path,
+    const std::vector<agora::internal::StatusUpdate>& updates,
+    const std::set<std::string>& acks) {
+  Stream stream;
+  stream.framework = framework;
+  stream.checkpoint_path = writer_ != nullptr ? checkpoint_path : "";
+  for (const agora::internal::StatusUpdate& update : updates) {
+    const mesos::v1::TaskStatus& status = update.status();
+    if (!stream.received.insert(status.uuid()).second) continue;
+    stream.latest_state = status.state();
+    stream.terminal_received |= IsTerminalState(status.state());
+    if (!acks.count(status.uuid())) {
+      stream.pending.push_back(Pending{status, true, {}});
+    }
+  }
+  if (stream.pending.empty() && stream.terminal_received) return false;
+  Key key(framework.value(), task.value());
+  CancelRetry(streams_[key]);
+  streams_[key] = std::move(stream);
+  return true;
 }
 
 absl::StatusOr<StatusUpdateManager::AckResult> StatusUpdateManager::Acknowledge(
@@ -54,14 +150,22 @@ absl::StatusOr<StatusUpdateManager::AckResult> StatusUpdateManager::Acknowledge(
         framework.value(), ": no pending status update"));
   }
   Stream& stream = it->second;
-  if (stream.pending.front().uuid() != uuid) {
+  const Pending& head = stream.pending.front();
+  if (head.status.uuid() != uuid || !head.durable) {
     return absl::InvalidArgumentError(
         absl::StrCat("acknowledgement for task '", task.value(), "': uuid ",
                      UuidBytesToString(uuid), " is not the pending update's ",
-                     UuidBytesToString(stream.pending.front().uuid())));
+                     UuidBytesToString(head.status.uuid())));
   }
   CancelRetry(stream);
-  bool terminal = IsTerminalState(stream.pending.front().state());
+  bool terminal = IsTerminalState(head.status.state());
+  if (!stream.checkpoint_path.empty()) {
+    StatusUpdateRecord record;
+    record.set_type(StatusUpdateRecord::ACK);
+    record.set_uuid(uuid);
+    writer_->Append(stream.checkpoint_path, EncodeUpdateRecord(record),
+                    /*sync=*/false);
+  }
   stream.pending.pop_front();
   if (terminal) {
     // Nothing may follow a terminal update; the task is done.
@@ -104,7 +208,7 @@ const mesos::v1::TaskStatus* StatusUpdateManager::Head(
     const mesos::v1::TaskID& task) const {
   auto it = streams_.find(Key(framework.value(), task.value()));
   if (it == streams_.end() || it->second.pending.empty()) return nullptr;
-  return &it->second.pending.front();
+  return &it->second.pending.front().status;
 }
 
 std::optional<mesos::v1::TaskState> StatusUpdateManager::LatestState(
@@ -123,13 +227,15 @@ size_t StatusUpdateManager::PendingCount(
 }
 
 void StatusUpdateManager::ForwardHead(const Key& key, Stream& stream) {
+  CancelRetry(stream);
+  const Pending& head = stream.pending.front();
+  if (!head.durable) return;  // OnCheckpointed forwards it.
   agora::internal::StatusUpdate update;
   *update.mutable_framework_id() = stream.framework;
-  *update.mutable_status() = stream.pending.front();
+  *update.mutable_status() = head.status;
   update.set_latest_state(stream.latest_state);
-  VLOG(1) << "Forwarding status update " << stream.pending.front().state()
-          << " for task '" << key.second << "' of framework " << key.first;
-  CancelRetry(stream);
+  VLOG(1) << "Forwarding status update " << head.status.state() << " for task '"
+          << key.second << "' of framework " << key.first;
   // A stream's timer is cancelled whenever the stream goes away or is
   // re-armed, so the callback always finds its stream.
   stream.retry_timer =
@@ -144,8 +250,8 @@ void StatusUpdateManager::OnRetryTimer(const Key& key) {
   stream.retry_timer = 0;
   stream.backoff = std::min(stream.backoff * 2, kMaxRetry);
   LOG(INFO) << "Resending unacknowledged status update "
-            << mesos::v1::TaskState_Name(stream.pending.front().state()) << " ("
-            << UuidBytesToString(stream.pending.front().uuid())
+            << mesos::v1::TaskState_Name(stream.pending.front().status.state())
+            << " (" << UuidBytesToString(stream.pending.front().status.uuid())
             << ") for task '" << key.second << "' of framework " << key.first;
   ForwardHead(key, stream);
 }

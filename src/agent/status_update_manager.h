@@ -10,6 +10,15 @@
 // While paused (no registered master) nothing is forwarded; Resume() sends
 // every head at once, as after each (re)registration.
 //
+// Checkpointing (frameworks with FrameworkInfo.checkpoint): an update
+// given a checkpoint path is appended there as an UPDATE record through
+// the CheckpointWriter, durably, before it is forwarded (and before its
+// caller acknowledges it to the executor); an acknowledgement appends an
+// ACK record (not flushed: a lost ACK only makes the update go out once
+// more, with the same uuid). RecoverStream() rebuilds a stream from those
+// records after a restart: its unacknowledged updates are forwarded again
+// with their original uuids, and resent ones are known as duplicates.
+//
 // Thread rule: loop thread only; timers run on the loop.
 #ifndef AGORA_AGENT_STATUS_UPDATE_MANAGER_H_
 #define AGORA_AGENT_STATUS_UPDATE_MANAGER_H_
@@ -21,9 +30,11 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/checkpoint_writer.h"
 #include "agora/internal/agent_link.pb.h"
 #include "common/event_loop.h"
 #include "common/task_states.h"
@@ -34,12 +45,15 @@ namespace agora {
 class StatusUpdateManager {
  public:
   using Forward = std::function<void(const agora::internal::StatusUpdate&)>;
+  using Durable = std::function<void(const absl::Status&)>;
 
   static constexpr absl::Duration kInitialRetry = absl::Seconds(10);
   static constexpr absl::Duration kMaxRetry = absl::Minutes(10);
 
-  // `forward` sends one update to the master. Starts paused.
-  StatusUpdateManager(EventLoop* loop, Forward forward);
+  // `forward` sends one update to the master. `writer` (may be null: no
+  // checkpointing) must outlive this. Starts paused.
+  StatusUpdateManager(EventLoop* loop, Forward forward,
+                      CheckpointWriter* writer = nullptr);
   ~StatusUpdateManager();  // Cancels retry timers.
 
   StatusUpdateManager(const StatusUpdateManager&) = delete;
@@ -50,8 +64,27 @@ class StatusUpdateManager {
   // head). kDuplicate when that uuid was already received: nothing changes.
   // InvalidArgument when the uuid is not 16 bytes; FailedPrecondition when
   // the stream already holds a terminal update.
+  // With a non-empty `checkpoint_path` (the task's task.updates; the first
+  // update of a stream decides) the update is checkpointed first.
+  // `on_durable` runs on the loop once the update (or, for kDuplicate, the
+  // original) is durable: at once without a checkpoint, inside this call;
+  // with the write's error when checkpointing failed, and the update is
+  // then dropped from the stream (the executor, never acknowledged, still
+  // holds it).
   absl::StatusOr<UpdateResult> Update(const mesos::v1::FrameworkID& framework,
-                                      const mesos::v1::TaskStatus& status);
+                                      const mesos::v1::TaskStatus& status,
+                                      const std::string& checkpoint_path = "",
+                                      Durable on_durable = nullptr);
+
+  // Rebuilds a task's stream from its checkpoint (`updates` in order, the
+  // uuids in `acks` acknowledged), checkpointing on to `checkpoint_path`.
+  // False when the stream had ended (its terminal update acknowledged):
+  // nothing is kept.
+  bool RecoverStream(const mesos::v1::FrameworkID& framework,
+                     const mesos::v1::TaskID& task,
+                     const std::string& checkpoint_path,
+                     const std::vector<agora::internal::StatusUpdate>& updates,
+                     const std::set<std::string>& acks);
 
   enum class AckResult { kPopped, kStreamDone };
   // Pops the head of the task's stream if its uuid is `uuid`, forwarding the
@@ -85,9 +118,15 @@ class StatusUpdateManager {
  private:
   using Key = std::pair<std::string, std::string>;  // (framework, task)
 
+  struct Pending {
+    mesos::v1::TaskStatus status;
+    bool durable = true;
+    std::vector<Durable> waiters;  // Until durable.
+  };
   struct Stream {
     mesos::v1::FrameworkID framework;
-    std::deque<mesos::v1::TaskStatus> pending;
+    std::string checkpoint_path;  // "" without checkpointing.
+    std::deque<Pending> pending;
     std::set<std::string> received;  // Every uuid seen, for duplicates.
     mesos::v1::TaskState latest_state = mesos::v1::TASK_STAGING;
     bool terminal_received = false;
@@ -95,13 +134,18 @@ class StatusUpdateManager {
     EventLoop::TimerId retry_timer = 0;
   };
 
-  // Forwards the head of `key` now and arms its retry timer.
+  // Forwards the head of `key` now (when it is durable) and arms its retry
+  // timer.
   void ForwardHead(const Key& key, Stream& stream);
+  void Checkpoint(const Key& key, Stream& stream, const Pending& pending);
+  void OnCheckpointed(const Key& key, const std::string& uuid,
+                      const absl::Status& status);
   void OnRetryTimer(const Key& key);
   void CancelRetry(Stream& stream);
 
   EventLoop* const loop_;
   const Forward forward_;
+  CheckpointWriter* const writer_;
   bool paused_ = true;
   std::map<Key, Stream> streams_;
 };

@@ -3,14 +3,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <set>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
+#include "common/file_util.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -33,15 +33,15 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
     absl::Duration d;
   };
   static const Unit kUnits[] = {
-      {"ns", absl::Nanoseconds(1)},  {"us", absl::Microseconds(1)},
-      {"ms", absl::Milliseconds(1)}, {"secs", absl::Seconds(1)},
-      {"sec", absl::Seconds(1)},     {"s", absl::Seconds(1)},
-      {"mins", absl::Minutes(1)},    {"min", absl::Minutes(1)},
-      {"hrs", absl::Hours(1)},       {"hr", absl::Hours(1)},
-      {"h", absl::Hours(1)},         {"days", absl::Hours(24)},
-      {"day", absl::Hours(24)},      {"d", absl::Hours(24)},
+      {"ns", absl::Nanoseconds(1)},   {"us", absl::Microseconds(1)},
+      {"ms", absl::Milliseconds(1)},  {"secs", absl::Seconds(1)},
+      {"sec", absl::Seconds(1)},      {"s", absl::Seconds(1)},
+      {"mins", absl::Minutes(1)},     {"min", absl::Minutes(1)},
+      {"hrs", absl::Hours(1)},        {"hr", absl::Hours(1)},
+      {"h", absl::Hours(1)},          {"days", absl::Hours(24)},
+      {"day", absl::Hours(24)},       {"d", absl::Hours(24)},
       {"weeks", absl::Hours(24 * 7)}, {"week", absl::Hours(24 * 7)},
-      {"w", absl::Hours(24 * 7)},    {"", absl::Seconds(1)},
+      {"w", absl::Hours(24 * 7)},     {"", absl::Seconds(1)},
   };
   if (absl::SimpleAtod(number, &v)) {
     for (const Unit& u : kUnits) {
@@ -66,13 +66,11 @@ std::string FormatMesosDuration(absl::Duration d) {
     absl::Duration d;
     const char* suffix;
   };
-  static const Unit kUnits[] = {{absl::Hours(24 * 7), "weeks"},
-                                {absl::Hours(24), "days"},
-                                {absl::Hours(1), "hrs"},
-                                {absl::Minutes(1), "mins"},
-                                {absl::Seconds(1), "secs"},
-                                {absl::Milliseconds(1), "ms"},
-                                {absl::Microseconds(1), "us"}};
+  static const Unit kUnits[] = {
+      {absl::Hours(24 * 7), "weeks"}, {absl::Hours(24), "days"},
+      {absl::Hours(1), "hrs"},        {absl::Minutes(1), "mins"},
+      {absl::Seconds(1), "secs"},     {absl::Milliseconds(1), "ms"},
+      {absl::Microseconds(1), "us"}};
   for (const Unit& u : kUnits) {
     if (d >= u.d) {
       int64_t n = absl::IDivDuration(d, u.d, &rem);
@@ -110,23 +108,8 @@ absl::Status LoadFlagsFromEnvironment(int argc, char** argv) {
 
 absl::Status WritePortFile(const std::string& path, int grpc_port,
                            int http_port) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("failed to open port file '", tmp, "'"));
-    }
-    out << "grpc=" << grpc_port << "\nhttp=" << http_port << "\n";
-    if (!out.flush()) {
-      return absl::InternalError(absl::StrCat("failed to write '", tmp, "'"));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(
-        absl::StrCat("failed to rename '", tmp, "' to '", path, "'"));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(
+      path, absl::StrCat("grpc=", grpc_port, "\nhttp=", http_port, "\n"));
 }
 
 void InitLogging(const char* argv0) {

@@ -4,10 +4,10 @@
 #define AGORA_COMMON_FLAGS_UTIL_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace agora {
@@ -26,8 +26,8 @@ std::string FormatMesosDuration(absl::Duration d);
 // the variable when a value does not parse.
 absl::Status LoadFlagsFromEnvironment(int argc, char** argv);
 
-// Writes "grpc=<grpc_port>\nhttp=<http_port>\n" to `path` atomically (a
-// temporary file, then rename), so a reader never sees half a file.
+// Writes "grpc=<grpc_port>\nhttp=<http_port>\n" to `path` atomically
+// (WriteFileAtomically), so a reader never sees half a file.
 absl::Status WritePortFile(const std::string& path, int grpc_port,
                            int http_port);
 

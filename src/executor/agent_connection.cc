@@ -1,5 +1,6 @@
 #include "executor/agent_connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <utility>
@@ -63,9 +64,25 @@ class SubscriptionReactor : public grpc::ClientReadReactor<Event> {
   std::shared_ptr<SubscriptionReactor> self_;
 };
 
-AgentConnection::AgentConnection(const std::string& endpoint)
-    : channel_(
-          grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials())),
+namespace {
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& endpoint,
+                                          absl::Duration max_backoff) {
+  grpc::ChannelArguments args;
+  int max_ms = static_cast<int>(
+      std::max<int64_t>(100, absl::ToInt64Milliseconds(max_backoff)));
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_ms);
+  return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+}  // namespace
+
+AgentConnection::AgentConnection(const std::string& endpoint,
+                                 absl::Duration max_reconnect_backoff)
+    : channel_(NewChannel(endpoint, max_reconnect_backoff)),
       stub_(agora::v1::Executor::NewStub(channel_)) {}
 
 AgentConnection::~AgentConnection() { Close(absl::Seconds(2)); }

@@ -28,7 +28,12 @@ class AgentConnection {
 
   static constexpr absl::Duration kCallDeadline = absl::Seconds(5);
 
-  explicit AgentConnection(const std::string& endpoint);
+  // gRPC's own reconnection backoff of the channel stays within
+  // [100 ms, `max_reconnect_backoff`], so that an executor finds its
+  // restarted agent as soon as it tries, not after a backoff that grew
+  // while the agent was down.
+  AgentConnection(const std::string& endpoint,
+                  absl::Duration max_reconnect_backoff = absl::Seconds(2));
   ~AgentConnection();  // Cancels the subscription; see WaitIdle().
 
   // Opens a new subscription (cancelling the previous one). `on_event` gets

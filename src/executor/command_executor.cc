@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <utility>
@@ -120,30 +121,75 @@ void CommandExecutor::Subscribe() {
         });
       },
       [this, generation](grpc::Status status) {
-        std::string reason =
-            status.ok()
-                ? std::string("the agent closed the stream")
-                : absl::StrCat(status.error_message(), " (code ",
-                               static_cast<int>(status.error_code()), ")");
-        loop_->Post([this, generation, reason] {
-          OnSubscriptionClosed(generation, reason);
+        loop_->Post([this, generation, status] {
+          OnSubscriptionClosed(generation, status);
         });
       });
 }
 
+namespace {
+
+// The agent refuses this executor for good: it does not know it (a new
+// agent after a reboot or --recover=cleanup, or one that gave up on it).
+bool IsRejection(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void CommandExecutor::OnSubscriptionClosed(uint64_t generation,
-                                           const std::string& reason) {
+                                           const grpc::Status& status) {
   if (generation != generation_ || finished_) return;
   subscribed_ = false;
-  LOG(WARNING) << "Disconnected from the agent: " << reason;
-  if (!disconnected_since_) disconnected_since_ = loop_->Now();
-  if (loop_->Now() - *disconnected_since_ < kAgentRecoveryTimeout) {
-    loop_->PostAfter(kResubscribeInterval, [this] { Subscribe(); });
-    return;
+  std::string reason =
+      status.ok() ? std::string("the agent closed the stream")
+                  : absl::StrCat(status.error_message(), " (code ",
+                                 static_cast<int>(status.error_code()), ")");
+  if (IsRejection(status)) {
+    return Abandon(
+        absl::StrCat("the agent refused the subscription: ", reason));
   }
-  LOG(ERROR) << "The agent stayed unreachable for "
-             << FormatMesosDuration(kAgentRecoveryTimeout)
-             << "; killing the task and exiting";
+  if (!disconnected_since_) {
+    LOG(WARNING) << "Disconnected from the agent: " << reason;
+    disconnected_since_ = loop_->Now();
+    resubscribe_backoff_ = kInitialResubscribeBackoff;
+  }
+  if (!config_.checkpoint) {
+    // As Mesos: only a checkpointing framework's executor outlives its
+    // agent.
+    return Abandon("the agent is gone and the framework does not checkpoint");
+  }
+  if (loop_->Now() - *disconnected_since_ >= config_.recovery_timeout) {
+    return Abandon(absl::StrCat("the agent did not come back within ",
+                                FormatMesosDuration(config_.recovery_timeout),
+                                " (MESOS_RECOVERY_TIMEOUT)"));
+  }
+  ScheduleResubscribe();
+}
+
+void CommandExecutor::ScheduleResubscribe() {
+  // Jitter in [0.5, 1) of the backoff, so that the executors of a
+  // restarting agent do not all knock at once.
+  jitter_state_ = jitter_state_ * 6364136223846793005ULL +
+                  1442695040888963407ULL + static_cast<uint64_t>(getpid());
+  double fraction = 0.5 + static_cast<double>(jitter_state_ >> 11) /
+                              static_cast<double>(1ULL << 53) / 2;
+  absl::Duration delay = resubscribe_backoff_ * fraction;
+  resubscribe_backoff_ =
+      std::min(resubscribe_backoff_ * 2, config_.subscription_backoff_max);
+  loop_->PostAfter(delay, [this] { Subscribe(); });
+}
+
+void CommandExecutor::Abandon(const std::string& why) {
+  LOG(ERROR) << "Giving up: " << why << "; killing the task and exiting";
   abandoning_ = true;
   if (running_) {
     process_.Signal(SIGKILL);  // OnTaskExited finishes.
@@ -318,12 +364,20 @@ void CommandExecutor::OnTaskExited(int wait_status) {
   std::string message = "Command " + DescribeWaitStatus(wait_status);
   LOG(INFO) << message << " (pid: " << process_.pid() << ")";
   SendUpdate(task_->task_id(), state, message);
-  loop_->PostAfter(kTerminalAckWait, [this] {
-    if (finished_) return;
-    LOG(WARNING) << "The terminal update was not acknowledged within "
-                 << FormatMesosDuration(kTerminalAckWait) << "; exiting";
-    Finish(0);
-  });
+  loop_->PostAfter(kTerminalAckWait, [this] { OnTerminalAckWait(); });
+}
+
+void CommandExecutor::OnTerminalAckWait() {
+  if (finished_) return;
+  if (!subscribed_) {
+    // The agent is away: the update waits for it (or for the recovery
+    // timeout), it must not be lost by exiting now.
+    loop_->PostAfter(kTerminalAckWait, [this] { OnTerminalAckWait(); });
+    return;
+  }
+  LOG(WARNING) << "The terminal update was not acknowledged within "
+               << FormatMesosDuration(kTerminalAckWait) << "; exiting";
+  Finish(0);
 }
 
 void CommandExecutor::SendUpdate(const mesos::v1::TaskID& task,
@@ -378,7 +432,7 @@ void CommandExecutor::OnUpdateSent(const std::string& uuid,
   if (!status.ok() && transient) {
     LOG(WARNING) << "Failed to send update " << UuidBytesToString(uuid) << ": "
                  << status.error_message() << "; retrying";
-    loop_->PostAfter(kResubscribeInterval, [this] { SendNextUpdate(); });
+    loop_->PostAfter(kUpdateRetryInterval, [this] { SendNextUpdate(); });
     return;
   }
   if (!unsent_.empty() && unsent_.front() == uuid) unsent_.pop_front();

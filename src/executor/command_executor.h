@@ -7,8 +7,17 @@
 // period (the kill policy, 3 s by default). Updates are sent one at a time,
 // kept until the agent acknowledges them and resent in SUBSCRIBE after a
 // reconnection. The executor finishes once its terminal update is
-// acknowledged (or 5 s after sending it), and kills its task and finishes
-// when the agent stays unreachable for kAgentRecoveryTimeout.
+// acknowledged (or 5 s after sending it while connected).
+//
+// When the agent goes away (it crashed or is restarting): an executor of a
+// checkpointing framework (MESOS_CHECKPOINT=1) keeps its task running and
+// its updates buffered, and tries to resubscribe with a backoff growing to
+// MESOS_SUBSCRIPTION_BACKOFF_MAX, sending its unacknowledged task and
+// updates in SUBSCRIBE (docs/recovery.md); if the agent has not come back
+// within MESOS_RECOVERY_TIMEOUT it kills its task and exits. Without
+// checkpointing, as in Mesos, it kills its task and exits at once. An agent
+// that does not know the executor (it rejects the SUBSCRIBE) makes it kill
+// its task and exit too.
 //
 // Thread rule: loop thread only; connection and process callbacks post.
 #ifndef AGORA_EXECUTOR_COMMAND_EXECUTOR_H_
@@ -37,14 +46,23 @@ struct ExecutorConfig {
   absl::Duration shutdown_grace_period = absl::Seconds(5);
   // The executor's own environment, handed on to the task.
   std::map<std::string, std::string> environment;
+  // MESOS_CHECKPOINT: whether to wait for a restarting agent.
+  bool checkpoint = false;
+  // MESOS_RECOVERY_TIMEOUT (the agent's --recovery_timeout).
+  absl::Duration recovery_timeout = absl::Minutes(15);
+  // MESOS_SUBSCRIPTION_BACKOFF_MAX: the longest wait between two attempts
+  // to resubscribe.
+  absl::Duration subscription_backoff_max = absl::Seconds(2);
 };
 
 class CommandExecutor {
  public:
   static constexpr absl::Duration kDefaultKillGrace = absl::Seconds(3);
   static constexpr absl::Duration kTerminalAckWait = absl::Seconds(5);
-  static constexpr absl::Duration kAgentRecoveryTimeout = absl::Seconds(5);
-  static constexpr absl::Duration kResubscribeInterval = absl::Seconds(1);
+  // The first wait before resubscribing; it doubles up to the backoff max.
+  static constexpr absl::Duration kInitialResubscribeBackoff =
+      absl::Milliseconds(100);
+  static constexpr absl::Duration kUpdateRetryInterval = absl::Seconds(1);
 
   // `on_finished(exit_code)` runs on the loop, once.
   CommandExecutor(ExecutorConfig config, EventLoop* loop,
@@ -58,7 +76,12 @@ class CommandExecutor {
  private:
   void Subscribe();
   void OnEvent(const mesos::v1::executor::Event& event);
-  void OnSubscriptionClosed(uint64_t generation, const std::string& reason);
+  void OnSubscriptionClosed(uint64_t generation, const grpc::Status& status);
+  // The next attempt to resubscribe, with backoff and jitter.
+  void ScheduleResubscribe();
+  // Kills the task (if it runs) and finishes: the agent is gone for good.
+  void Abandon(const std::string& why);
+  void OnTerminalAckWait();
   void OnSubscribed(const mesos::v1::executor::Event::Subscribed& subscribed);
   void Launch(const mesos::v1::TaskInfo& task);
   void Kill(const mesos::v1::TaskID& task,
@@ -85,6 +108,8 @@ class CommandExecutor {
   uint64_t generation_ = 0;
   bool subscribed_ = false;
   std::optional<absl::Time> disconnected_since_;
+  absl::Duration resubscribe_backoff_ = kInitialResubscribeBackoff;
+  uint64_t jitter_state_ = 0;
   mesos::v1::FrameworkInfo framework_info_;
 
   // The task.

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -52,11 +53,23 @@ absl::StatusOr<agora::ExecutorConfig> ConfigFromEnvironment() {
     char cwd[4096];
     if (getcwd(cwd, sizeof(cwd)) != nullptr) config.sandbox = cwd;
   }
-  if (const char* grace = std::getenv("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD")) {
-    absl::StatusOr<absl::Duration> d = agora::ParseDuration(grace);
-    if (!d.ok()) return d.status();
-    config.shutdown_grace_period = *d;
+  for (auto [name, field] :
+       {std::make_pair("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+                       &config.shutdown_grace_period),
+        std::make_pair("MESOS_RECOVERY_TIMEOUT", &config.recovery_timeout),
+        std::make_pair("MESOS_SUBSCRIPTION_BACKOFF_MAX",
+                       &config.subscription_backoff_max)}) {
+    const char* value = std::getenv(name);
+    if (value == nullptr) continue;
+    absl::StatusOr<absl::Duration> d = agora::ParseDuration(value);
+    if (!d.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, "='", value, "': ", d.status().message()));
+    }
+    *field = *d;
   }
+  const char* checkpoint = std::getenv("MESOS_CHECKPOINT");
+  config.checkpoint = checkpoint != nullptr && std::string(checkpoint) == "1";
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
     size_t eq = entry.find('=');
@@ -95,7 +108,8 @@ int main(int /*argc*/, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   agora::EventLoop loop("executor");
-  agora::AgentConnection connection(config->endpoint);
+  agora::AgentConnection connection(config->endpoint,
+                                    config->subscription_backoff_max);
   std::atomic<int> exit_code{0};
   agora::CommandExecutor executor(*config, &loop, &connection,
                                   [&exit_code](int code) {

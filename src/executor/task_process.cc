@@ -10,21 +10,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/vfork_clone.h"
+#include "common/child_process.h"
+#include "common/proc_stat.h"
 
 namespace agora {
 namespace {
 
-struct ChildFailure {
-  int step;  // 0: chdir, 1: exec.
-  int error;
-};
+// Steps the child reports (ChildFailure::step).
+enum Step : int { kChdir = 0, kExec = 1 };
 
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -38,22 +35,10 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 [[noreturn]] void RunChild(bool shell, const char* program, char* const* argv,
                            char* const* envp, const char* cwd, int report,
                            pid_t executor) {
-  auto fail = [report](int step) {
-    ChildFailure f{step, errno};
-    ssize_t n = write(report, &f, sizeof(f));
-    (void)n;
-    _exit(127);
-  };
   // Every signal is blocked (by the parent, around the clone) until the
   // handlers, which must not run in a child sharing the parent's memory,
   // are back to their defaults.
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof(dfl));
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  ResetSignalsInChild();
   // Its own process group, so a kill reaches everything it starts; it stays
   // in the executor's session, which is how the agent finds whatever is
   // left of the container when the executor dies.
@@ -62,17 +47,14 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   // at least its first process goes with the executor.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != executor) _exit(137);
-  if (cwd[0] != '\0' && chdir(cwd) < 0) fail(0);
-#ifdef SYS_close_range
-  syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
-#endif
+  if (cwd[0] != '\0' && chdir(cwd) < 0) FailInChild(report, kChdir);
+  CloseOnExecFrom3InChild(report);
   if (shell) {
     execve(program, argv, envp);
   } else {
     execvpe(program, argv, envp);
   }
-  fail(1);
-  _exit(127);
+  FailInChild(report, kExec);
 }
 
 struct ChildArgs {
@@ -88,24 +70,6 @@ struct ChildArgs {
 void RunChildEntry(void* p) {
   const ChildArgs& a = *static_cast<const ChildArgs*>(p);
   RunChild(a.shell, a.program, a.argv, a.envp, a.cwd, a.report, a.executor);
-}
-
-// Starts the child without copying the executor's memory where the kernel
-// allows (clone3 with CLONE_VM | CLONE_VFORK), else by fork. Every signal
-// stays blocked until the child has reset the handlers. Returns the pid or
-// -errno.
-pid_t StartChild(ChildArgs* child) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = VforkClone(0, -1, &RunChildEntry, child);
-  if (pid == -ENOSYS || pid == -EINVAL) {
-    pid = fork();
-    if (pid == 0) RunChildEntry(child);
-    if (pid < 0) pid = -errno;
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return pid;
 }
 
 }  // namespace
@@ -136,25 +100,23 @@ absl::StatusOr<pid_t> TaskProcess::Start(const TaskCommand& command,
   ChildArgs child{command.shell,   program.c_str(),     argv_ptrs.data(),
                   env_ptrs.data(), command.cwd.c_str(), fds[1],
                   getpid()};
-  pid_t pid = StartChild(&child);
+  // Without copying the executor's memory where the kernel allows.
+  pid_t pid =
+      StartChildProcess(0, -1, /*use_vfork=*/true, &RunChildEntry, &child);
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
     return absl::ErrnoToStatus(-pid, "failed to start the task's process");
   }
   close(fds[1]);
-  ChildFailure failure;
-  ssize_t n;
-  do {
-    n = read(fds[0], &failure, sizeof(failure));
-  } while (n < 0 && errno == EINTR);
+  std::optional<ChildFailure> failure = ReadChildFailure(fds[0]);
   close(fds[0]);
-  if (n == static_cast<ssize_t>(sizeof(failure))) {
+  if (failure) {
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
     return absl::ErrnoToStatus(
-        failure.error,
-        failure.step == 0
+        failure->error,
+        failure->step == kChdir
             ? absl::StrCat("failed to change directory to '", command.cwd, "'")
             : absl::StrCat("failed to execute '", program, "'"));
   }
@@ -173,36 +135,18 @@ absl::StatusOr<pid_t> TaskProcess::Start(const TaskCommand& command,
   return pid;
 }
 
-bool TaskProcess::ReadStat(pid_t pid, ProcessStat* stat) {
-  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(file, line)) return false;
-  // "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
-  // majflt cmajflt utime stime cutime cstime priority nice threads
-  // itrealvalue starttime ...": comm may hold spaces and parentheses.
-  size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return false;
-  std::istringstream rest(line.substr(paren + 1));
-  std::string state, skip;
-  rest >> state >> stat->ppid >> stat->pgrp;
-  for (int i = 0; i < 16; ++i) rest >> skip;
-  rest >> stat->start;
-  return !rest.fail() && state != "Z";
-}
-
 void TaskProcess::CollectDescendants() {
   std::map<pid_t, std::vector<pid_t>> children;
-  std::map<pid_t, unsigned long long> starts;
+  std::map<pid_t, uint64_t> starts;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return;
   while (struct dirent* entry = readdir(proc)) {
     pid_t pid = 0;
-    ProcessStat stat;
-    if (!absl::SimpleAtoi(entry->d_name, &pid) || !ReadStat(pid, &stat)) {
-      continue;
-    }
-    children[stat.ppid].push_back(pid);
-    starts[pid] = stat.start;
+    if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+    std::optional<ProcStat> stat = ReadProcStatAt(dirfd(proc), entry->d_name);
+    if (!stat || stat->state == 'Z') continue;
+    children[stat->ppid].push_back(pid);
+    starts[pid] = stat->start_time_ticks;
   }
   closedir(proc);
   std::vector<pid_t> todo = {pid_};
@@ -223,11 +167,14 @@ bool TaskProcess::Signal(int signal) {
   bool group = kill(-pid_, signal) == 0;
   const pid_t self = getpid(), own_group = getpgrp();
   for (const auto& [pid, start] : descendants_) {
-    ProcessStat stat;
-    if (pid == self || !ReadStat(pid, &stat) || stat.start != start) continue;
+    std::optional<ProcStat> stat = ReadProcStat(pid);
+    if (pid == self || !stat || stat->state == 'Z' ||
+        stat->start_time_ticks != start) {
+      continue;
+    }
     kill(pid, signal);
-    if (stat.pgrp != pid_ && stat.pgrp != own_group && stat.pgrp > 1) {
-      kill(-stat.pgrp, signal);
+    if (stat->pgrp != pid_ && stat->pgrp != own_group && stat->pgrp > 1) {
+      kill(-stat->pgrp, signal);
     }
   }
   return group;

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -56,14 +57,6 @@ class TaskProcess {
   pid_t pid() const { return pid_; }
 
  private:
-  // A process as /proc shows it; `start` (clock ticks since boot) tells a
-  // remembered pid from a later process that reuses it.
-  struct ProcessStat {
-    pid_t ppid = 0;
-    pid_t pgrp = 0;
-    unsigned long long start = 0;
-  };
-  static bool ReadStat(pid_t pid, ProcessStat* stat);
   // Remembers every current descendant of `pid_`.
   void CollectDescendants();
 
@@ -73,7 +66,9 @@ class TaskProcess {
   // may belong to an unrelated new process), so /proc is not scanned.
   std::atomic<bool> reaped_{false};
   std::thread waiter_;
-  std::map<pid_t, unsigned long long> descendants_;  // pid -> start time.
+  // pid -> start time (ProcStat::start_time_ticks), which tells a
+  // remembered pid from a later process that reuses it.
+  std::map<pid_t, uint64_t> descendants_;
 };
 
 }  // namespace agora

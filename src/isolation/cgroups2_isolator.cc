@@ -199,17 +199,7 @@ absl::Status Cgroups2Isolator::Prepare(pid_t agent_pid) {
   AGORA_RETURN_IF_ERROR(
       fs_->Write(agent_leaf, "cgroup.procs", absl::StrCat(agent_pid)));
   AGORA_RETURN_IF_ERROR(EnableControllers(ParentCgroup(root)));
-  AGORA_RETURN_IF_ERROR(EnableControllers(root));
-  AGORA_ASSIGN_OR_RETURN(std::vector<std::string> stale, Containers());
-  for (const std::string& id : stale) {
-    absl::Status st = Destroy(id);
-    if (!st.ok()) {
-      return absl::Status(
-          st.code(), absl::StrCat("cannot remove the cgroup of container ", id,
-                                  " left by an earlier agent: ", st.message()));
-    }
-  }
-  return absl::OkStatus();
+  return EnableControllers(root);
 }
 
 absl::Status Cgroups2Isolator::Release(pid_t agent_pid,

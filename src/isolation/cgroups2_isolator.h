@@ -10,7 +10,9 @@
 // file written is listed in docs/cgroups.md. All cgroup access goes
 // through a CgroupFs, which tests replace with a fake.
 //
-// Thread rule: not thread-safe; the agent calls it from its loop only.
+// Thread rule: not thread-safe; the agent calls it from its loop only,
+// except the const readers (Usage, OomKills, OomMessage), which only read
+// files and may run on any thread while the loop uses the rest.
 #ifndef AGORA_ISOLATION_CGROUPS2_ISOLATOR_H_
 #define AGORA_ISOLATION_CGROUPS2_ISOLATOR_H_
 
@@ -111,9 +113,10 @@ class Cgroups2Isolator {
   Cgroups2Isolator(CgroupFs* fs, Options options);
 
   // Creates <root> and <root>/agent/leaf, moves `agent_pid` into that leaf,
-  // enables the isolators' controllers in <root>'s parent (when needed)
-  // and in <root>, and destroys container cgroups left under <root> by an
-  // earlier agent. Errors name the file and the missing controller.
+  // and enables the isolators' controllers in <root>'s parent (when
+  // needed) and in <root>. Container cgroups an earlier agent left under
+  // <root> stay: its recovery adopts or destroys them. Errors name the
+  // file and the missing controller.
   absl::Status Prepare(pid_t agent_pid);
 
   // At agent stop, after the containers are destroyed: moves `agent_pid`

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/proc_stat.h"
 #include "glog/logging.h"
 
 namespace agora {
@@ -64,6 +65,25 @@ void ChildReaper::Watch(pid_t pid, Callback cb) {
   Wake();
 }
 
+bool ChildReaper::WatchAdopted(pid_t pid, uint64_t start_time, Callback cb) {
+  Entry entry;
+  entry.adopted = true;
+  entry.start_time = start_time;
+  entry.pidfd = PidfdOpen(pid);
+  if (entry.pidfd < 0 && errno != ENOSYS) return false;  // Gone.
+  if (ProcessStartTime(pid) != start_time) {
+    if (entry.pidfd >= 0) close(entry.pidfd);
+    return false;
+  }
+  entry.cb = std::move(cb);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    watched_[pid] = std::move(entry);
+  }
+  Wake();
+  return true;
+}
+
 size_t ChildReaper::WatchedCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return watched_.size();
@@ -78,6 +98,7 @@ void ChildReaper::Wake() {
 void ChildReaper::ThreadMain() {
   while (true) {
     std::vector<pollfd> fds;
+    std::vector<pid_t> pids = {0};
     fds.push_back({wake_fd_, POLLIN, 0});
     bool polling = false;
     {
@@ -86,6 +107,7 @@ void ChildReaper::ThreadMain() {
       for (const auto& [pid, entry] : watched_) {
         if (entry.pidfd >= 0) {
           fds.push_back({entry.pidfd, POLLIN, 0});
+          pids.push_back(pid);
         } else {
           polling = true;
         }
@@ -98,16 +120,34 @@ void ChildReaper::ThreadMain() {
       ssize_t n = read(wake_fd_, &count, sizeof(count));
       (void)n;
     }
-    ReapExited();
+    std::set<pid_t> readable;
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) readable.insert(pids[i]);
+    }
+    ReapExited(readable);
   }
 }
 
-void ChildReaper::ReapExited() {
+void ChildReaper::ReapExited(const std::set<pid_t>& readable) {
   std::vector<std::pair<pid_t, int>> exited;
   std::vector<Callback> callbacks;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = watched_.begin(); it != watched_.end();) {
+      if (it->second.adopted) {
+        bool gone = it->second.pidfd >= 0
+                        ? readable.count(it->first) > 0
+                        : ProcessStartTime(it->first) != it->second.start_time;
+        if (!gone) {
+          ++it;
+          continue;
+        }
+        if (it->second.pidfd >= 0) close(it->second.pidfd);
+        exited.emplace_back(it->first, -1);
+        callbacks.push_back(std::move(it->second.cb));
+        it = watched_.erase(it);
+        continue;
+      }
       int status = 0;
       pid_t r = waitpid(it->first, &status, WNOHANG);
       if (r == 0 || (r < 0 && errno == EINTR)) {

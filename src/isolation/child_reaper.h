@@ -13,9 +13,11 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -37,6 +39,13 @@ class ChildReaper {
   // Calls `cb` once when child `pid` of this process has exited.
   void Watch(pid_t pid, Callback cb);
 
+  // Calls `cb` once, with status -1, when `pid` (not a child of this
+  // process) has exited. False, and `cb` never runs, when `pid` is gone or
+  // names a process whose start time is not `start_time` (pid reuse). The
+  // pid is pinned (pidfd) before its start time is checked, so the check
+  // cannot race with a reuse.
+  bool WatchAdopted(pid_t pid, uint64_t start_time, Callback cb);
+
   // How many children are watched and not yet reaped.
   size_t WatchedCount() const;
 
@@ -44,11 +53,17 @@ class ChildReaper {
   struct Entry {
     int pidfd = -1;  // -1: pidfd_open unavailable; polled every 100 ms.
     Callback cb;
+    // Not our child: its exit is seen through the pidfd (or its start time
+    // when polling), never waitpid.
+    bool adopted = false;
+    uint64_t start_time = 0;
   };
 
   void ThreadMain();
-  // Reaps every watched child that has exited; runs their callbacks.
-  void ReapExited();
+  // Reaps every watched child that has exited, and reports the adopted
+  // processes whose pidfd is in `readable` or that are gone; runs their
+  // callbacks.
+  void ReapExited(const std::set<pid_t>& readable);
   void Wake();
 
   mutable std::mutex mu_;

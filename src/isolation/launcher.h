@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -79,6 +80,15 @@ class Launcher {
   // `on_exit` is called after a successful launch only.
   virtual absl::StatusOr<pid_t> Launch(const LaunchSpec& spec,
                                        ExitCallback on_exit) = 0;
+
+  // Watches `pid`, a process launched by an earlier life of the agent (so
+  // not a child of this process), for its exit; `on_exit` then gets a
+  // status of -1, as the status of another's child cannot be collected.
+  // NotFound when `pid` is gone or now names another process (its start
+  // time, ProcStat::start_time_ticks, is not `start_time`): a reused pid is
+  // never adopted.
+  virtual absl::Status Adopt(pid_t pid, uint64_t start_time,
+                             ExitCallback on_exit) = 0;
 
   // Sends `signal` to the process group led by `pid`, to every process
   // group and process descending from it, and to every process left in the

@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/child_process.h"
 #include "common/status_macros.h"
 #include "common/vfork_clone.h"
 
@@ -54,10 +55,6 @@ struct ChildSetup {
   // The program, opened before the child changes its mounts: a private
   // /tmp must not hide a binary that lives under the host's /tmp.
   int program_fd = -1;
-};
-struct ChildFailure {
-  int step;
-  int error;
 };
 
 // Owns the C strings handed to execve so they outlive fork().
@@ -108,23 +105,10 @@ absl::Status OpenOutput(const std::string& path, Fd* fd) {
 [[noreturn]] void RunChild(const char* program, char* const* argv,
                            char* const* envp, const char* cwd, int out, int err,
                            int in, int report, const ChildSetup& setup) {
-  auto fail = [report](int step) {
-    ChildFailure f{step, errno};
-    ssize_t n = write(report, &f, sizeof(f));
-    (void)n;
-    _exit(127);
-  };
+  auto fail = [report](int step) { FailInChild(report, step); };
   // The parent may block or ignore signals (gRPC ignores SIGPIPE); the new
-  // program starts with defaults. The parent blocked every signal around
-  // the clone, so none of its handlers can run here (in a child that
-  // shares its memory) before they are all reset.
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof(dfl));
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // program starts with defaults.
+  ResetSignalsInChild();
 
   if (setup.cgroup_procs >= 0) {
     // Async-signal-safe decimal formatting of our pid.
@@ -169,18 +153,8 @@ absl::Status OpenOutput(const std::string& path, Fd* fd) {
   }
   if (cwd[0] != '\0' && chdir(cwd) < 0) fail(kChdir);
   if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) fail(kStdio);
-    // Nothing else of the parent's leaks into the program: every other
-    // descriptor closes on exec (the report pipe already does).
-#ifdef SYS_close_range
-  if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) < 0)
-#endif
-  {
-    long max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 65536) max = 65536;
-    for (int fd = 3; fd < max; ++fd) {
-      if (fd != report) fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-  }
+  // Nothing else of the parent's leaks into the program.
+  CloseOnExecFrom3InChild(report);
   if (setup.program_fd >= 0) {
     syscall(SYS_execveat, setup.program_fd, "", argv, envp, AT_EMPTY_PATH);
   } else {
@@ -207,44 +181,35 @@ void RunChildEntry(void* p) {
            *a.setup);
 }
 
-// Starts the child with every signal blocked (it resets the handlers
-// before unblocking). Where clone3 and the trampoline exist the child
-// shares this process's memory until exec (VforkClone) and is born in the
-// cgroup open as `cgroup_fd` (-1: none). Otherwise, and when
-// `use_clone3` is false, a plain clone copies the memory and the child
-// writes itself into `cgroup_procs` (opened here) before exec.
+// Starts the child (StartChildProcess): where clone3 and the trampoline
+// exist it shares this process's memory until exec and is born in the
+// cgroup open as `cgroup_fd` (-1: none). Otherwise, and when `use_clone3`
+// is false, the copied child writes itself into `cgroup_procs` (opened
+// here) before exec.
 absl::StatusOr<pid_t> StartChild(bool use_clone3, const std::string& cgroup,
                                  uint64_t ns_flags, int cgroup_fd,
                                  ChildArgs* child, ChildSetup* setup,
                                  Fd* cgroup_procs) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = -ENOSYS;
-  if (use_clone3) {
-    uint64_t flags = ns_flags | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);
-    pid = VforkClone(flags, cgroup_fd, &RunChildEntry, child);
-  }
-  if (pid == -ENOSYS || pid == -E2BIG || pid == -EINVAL) {
-    // No clone3 or no CLONE_INTO_CGROUP (kernels before 5.7): the child
-    // enters its cgroup itself before anything else.
-    if (!cgroup.empty()) {
-      std::string procs = cgroup + "/cgroup.procs";
-      cgroup_procs->reset(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-      if (cgroup_procs->get() < 0) {
-        int error = errno;
-        pthread_sigmask(SIG_SETMASK, &old, nullptr);
-        return absl::ErrnoToStatus(
-            error, absl::StrCat("launch: failed to open '", procs, "'"));
-      }
-      setup->cgroup_procs = cgroup_procs->get();
+  int open_error = 0;
+  auto open_procs = [&]() -> int {
+    if (cgroup.empty()) return 0;
+    std::string procs = cgroup + "/cgroup.procs";
+    cgroup_procs->reset(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (cgroup_procs->get() < 0) {
+      open_error = errno;
+      return -open_error;
     }
-    pid = static_cast<pid_t>(
-        syscall(SYS_clone, SIGCHLD | ns_flags, nullptr, nullptr, nullptr, 0));
-    if (pid == 0) RunChildEntry(child);
-    if (pid < 0) pid = -errno;
+    setup->cgroup_procs = cgroup_procs->get();
+    return 0;
+  };
+  uint64_t flags = ns_flags | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);
+  pid_t pid = StartChildProcess(flags, cgroup_fd, use_clone3, &RunChildEntry,
+                                child, open_procs);
+  if (open_error != 0) {
+    return absl::ErrnoToStatus(
+        open_error,
+        absl::StrCat("launch: failed to open '", cgroup, "/cgroup.procs'"));
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) return absl::ErrnoToStatus(-pid, "launch: clone failed");
   return pid;
 }
@@ -389,20 +354,26 @@ absl::StatusOr<pid_t> PosixLauncher::Launch(const LaunchSpec& spec,
       pid_t pid, StartChild(options_.use_clone3, spec.cgroup, ns_flags,
                             cgroup_dir.get(), &child, &setup, &cgroup_procs));
   report_write.reset();
-  ChildFailure failure;
-  ssize_t n;
-  do {
-    n = read(report_read.get(), &failure, sizeof(failure));
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof(failure))) {
+  if (std::optional<ChildFailure> failure =
+          ReadChildFailure(report_read.get())) {
     // The child never ran the program; collect it here so it is not left
     // a zombie and nobody else reports its exit.
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
-    return ChildFailureToStatus(failure, spec, program);
+    return ChildFailureToStatus(*failure, spec, program);
   }
   reaper_.Watch(pid, std::move(on_exit));
   return pid;
+}
+
+absl::Status PosixLauncher::Adopt(pid_t pid, uint64_t start_time,
+                                  ExitCallback on_exit) {
+  if (!reaper_.WatchAdopted(pid, start_time, std::move(on_exit))) {
+    return absl::NotFoundError(absl::StrCat(
+        "process ", pid, " is gone or is not the one started at tick ",
+        start_time));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PosixLauncher::Kill(pid_t pid, int signal) {

@@ -28,6 +28,8 @@ class PosixLauncher : public Launcher {
 
   absl::StatusOr<pid_t> Launch(const LaunchSpec& spec,
                                ExitCallback on_exit) override;
+  absl::Status Adopt(pid_t pid, uint64_t start_time,
+                     ExitCallback on_exit) override;
   absl::Status Kill(pid_t pid, int signal) override;
 
  private:

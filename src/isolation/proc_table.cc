@@ -3,71 +3,33 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "common/proc_stat.h"
 
 namespace agora {
-namespace {
 
-// The fields of /proc/<name>/stat after "(comm) " (comm may hold spaces
-// and ')'), read with `proc` an open /proc directory. False when the
-// process is gone.
-bool ReadStatFields(int proc, const char* name, char* buf, size_t size,
-                    absl::string_view* fields) {
-  char path[32];
-  snprintf(path, sizeof(path), "%s/stat", name);
-  int fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n;
-  do {
-    n = read(fd, buf, size - 1);
-  } while (n < 0 && errno == EINTR);
-  close(fd);
-  if (n <= 0) return false;
-  absl::string_view line(buf, static_cast<size_t>(n));
-  size_t close_paren = line.rfind(')');
-  if (close_paren == absl::string_view::npos || close_paren + 2 > line.size()) {
-    return false;
-  }
-  *fields = line.substr(close_paren + 2);
-  return true;
-}
-
-}  // namespace
-
-// Every process's parent, group and session, from /proc/<pid>/stat. Runs
-// when a container is destroyed, so it reads each file with one read(2)
-// into a buffer on the stack.
+// Every process's parent, group and session, from /proc/<pid>/stat
+// (ReadProcStatAt: one read(2) per file, since this runs when a container
+// is destroyed).
 std::map<pid_t, ProcEntry> ReadProcessTable() {
   std::map<pid_t, ProcEntry> table;
   DIR* dir = opendir("/proc");
   if (dir == nullptr) return table;
-  char buf[1024];
   while (struct dirent* d = readdir(dir)) {
     int pid;
     if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
         !absl::SimpleAtoi(d->d_name, &pid)) {
       continue;
     }
-    absl::string_view fields;
-    if (!ReadStatFields(dirfd(dir), d->d_name, buf, sizeof(buf), &fields)) {
-      continue;  // The process just exited.
-    }
-    // "state ppid pgrp session ..."
-    std::vector<absl::string_view> f =
-        absl::StrSplit(fields, absl::MaxSplits(' ', 4));
-    ProcEntry e;
-    if (f.size() < 4 || !absl::SimpleAtoi(f[1], &e.ppid) ||
-        !absl::SimpleAtoi(f[2], &e.pgid) || !absl::SimpleAtoi(f[3], &e.sid)) {
-      continue;
-    }
-    table.emplace_hint(table.end(), pid, e);
+    std::optional<ProcStat> stat = ReadProcStatAt(dirfd(dir), d->d_name);
+    if (!stat) continue;  // The process just exited.
+    table.emplace_hint(table.end(), pid,
+                       ProcEntry{stat->ppid, stat->pgrp, stat->session});
   }
   closedir(dir);
   return table;
@@ -99,32 +61,21 @@ absl::StatusOr<ProcessTreeUsage> ReadProcessTreeUsage(pid_t pid) {
   ProcessTreeUsage usage;
   int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (proc < 0) return absl::ErrnoToStatus(errno, "failed to open /proc");
-  char buf[1024];
   for (pid_t p : pids) {
-    absl::string_view fields;
     std::string name = absl::StrCat(p);
-    if (!ReadStatFields(proc, name.c_str(), buf, sizeof(buf), &fields)) {
+    std::optional<ProcStat> stat = ReadProcStatAt(proc, name.c_str());
+    if (!stat) {
       if (p == pid) {
         close(proc);
         return absl::NotFoundError(absl::StrCat("process ", pid, " is gone"));
       }
       continue;
     }
-    // Fields after "(comm)": state is [0]; utime [11], stime [12],
-    // num_threads [17], rss [21] (proc(5) numbers 14, 15, 20, 24).
-    std::vector<absl::string_view> f =
-        absl::StrSplit(fields, ' ', absl::SkipEmpty());
-    uint64_t utime, stime, threads, rss;
-    if (f.size() < 22 || !absl::SimpleAtoi(f[11], &utime) ||
-        !absl::SimpleAtoi(f[12], &stime) ||
-        !absl::SimpleAtoi(f[17], &threads) || !absl::SimpleAtoi(f[21], &rss)) {
-      continue;
-    }
-    usage.user_secs += static_cast<double>(utime) / ticks;
-    usage.system_secs += static_cast<double>(stime) / ticks;
-    usage.rss_bytes += rss * page;
+    usage.user_secs += static_cast<double>(stat->utime_ticks) / ticks;
+    usage.system_secs += static_cast<double>(stat->stime_ticks) / ticks;
+    usage.rss_bytes += stat->rss_pages * page;
     usage.processes += 1;
-    usage.threads += static_cast<uint32_t>(threads);
+    usage.threads += static_cast<uint32_t>(stat->num_threads);
   }
   close(proc);
   return usage;

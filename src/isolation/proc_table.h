@@ -1,8 +1,9 @@
 // ProcessTable: the processes as /proc shows them, for the posix launcher
 // (what is left of a container whose executor is gone) and for usage
 // without cgroups (posix/cpu, posix/mem). Each call reads /proc afresh;
-// every /proc/<pid>/stat is read with one read(2) into a buffer on the
-// stack, since a walk runs at the end of each posix container.
+// every /proc/<pid>/stat is read by common/proc_stat.h, with one read(2)
+// into a buffer on the stack, since a walk runs at the end of each posix
+// container.
 //
 // Thread rule: plain functions, any thread.
 #ifndef AGORA_ISOLATION_PROC_TABLE_H_

@@ -242,9 +242,17 @@ class Master {
   void ResetAgent(Agent* agent, const mesos::v1::AgentInfo& info,
                   Resources total);
   // Adds reported tasks the master does not know and drops ones the agent
-  // does not report; returns reported frameworks that were torn down.
+  // does not report; returns reported frameworks that were torn down. For
+  // an agent this master knew (`kills` not null), a live task it does not
+  // know is one it ended meanwhile: not added, a kill for it goes to
+  // `kills`.
   std::set<FrameworkId> ReconcileAgentTasks(
-      Agent* agent, const internal::ReregisterAgent& message);
+      Agent* agent, const internal::ReregisterAgent& message,
+      std::vector<internal::MasterMessage>* kills);
+  // A new agent registered in place of `previous` (its host rebooted, or
+  // it dropped its checkpoint): that agent is gone and is removed now.
+  void RemoveReplacedAgent(const mesos::v1::AgentID& previous,
+                           const std::string& hostname);
   void DropUnreportedTasks(
       Agent* agent,
       const std::set<std::pair<FrameworkId, std::string>>& reported);

@@ -2,10 +2,12 @@
 // executor messages. Health checks and partitions: master_partitions.cc.
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/resources_proto.h"
+#include "common/task_states.h"
 #include "glog/logging.h"
 #include "master/master.h"
 
@@ -97,6 +99,9 @@ void Master::RegisterAgent(const std::shared_ptr<AgentConnection>& link,
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
   if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
+  if (message.has_previous_agent_id()) {
+    RemoveReplacedAgent(message.previous_agent_id(), info.hostname());
+  }
   AgentId id = agents_.NextId();
   info.mutable_id()->set_value(id.value());
   if (!PersistAgent(link, info)) return;
@@ -129,6 +134,7 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
   if (!total.ok()) return RefuseAgent(link, total.status());
   const bool unreachable = registrar_.UnreachableSince(id.value()).has_value();
   const bool recovered = IsRecoveredAgent(id);
+  const bool known = agents_.Find(id) != nullptr;
   if (!PersistAgent(link, info)) return;
   Agent* agent = agents_.Find(id);
   if (agent == nullptr) {
@@ -151,7 +157,9 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
   for (const mesos::v1::FrameworkInfo& framework : message.frameworks()) {
     EnsureRecoveredFramework(framework);
   }
-  std::set<FrameworkId> removed = ReconcileAgentTasks(agent, message);
+  std::vector<MasterMessage> unknown_kills;
+  std::set<FrameworkId> removed =
+      ReconcileAgentTasks(agent, message, known ? &unknown_kills : nullptr);
   ReconcileAgentExecutors(agent, message);
   LOG(INFO) << "Reregistered agent " << id << " (" << agent->info.hostname()
             << ") at " << link->peer() << " with " << agent->total << " and "
@@ -160,6 +168,7 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
   for (const FrameworkId& framework : removed) {
     agent->Send(ShutdownFrameworkMessage(framework));
   }
+  for (MasterMessage& kill : unknown_kills) agent->Send(std::move(kill));
   // Kills asked for while it was away, for the tasks it still runs.
   std::map<std::pair<std::string, std::string>, MasterMessage> kills =
       std::move(agent->pending_kills);
@@ -236,7 +245,8 @@ void Master::SendAgentRegistered(const Agent& agent) {
 }
 
 std::set<FrameworkId> Master::ReconcileAgentTasks(
-    Agent* agent, const internal::ReregisterAgent& message) {
+    Agent* agent, const internal::ReregisterAgent& message,
+    std::vector<MasterMessage>* kills) {
   std::set<std::pair<FrameworkId, std::string>> reported;
   std::set<FrameworkId> removed;
   for (const mesos::v1::Task& task : message.tasks()) {
@@ -247,6 +257,21 @@ std::set<FrameworkId> Master::ReconcileAgentTasks(
       continue;
     }
     if (tasks_.Find(framework_id, task.task_id().value()) != nullptr) continue;
+    if (kills != nullptr) {
+      // This master saw every launch on the agent: it ended the task while
+      // the agent was away (lost with the link, or killed), and the
+      // framework was told. The agent must not run it on.
+      if (!IsTerminalState(task.state())) {
+        LOG(WARNING) << "Agent " << agent->id << " reports task "
+                     << task.task_id().value() << " of framework "
+                     << framework_id << ", which the master ended; killing it";
+        MasterMessage kill;
+        *kill.mutable_kill_task()->mutable_framework_id() = task.framework_id();
+        *kill.mutable_kill_task()->mutable_task_id() = task.task_id();
+        kills->push_back(std::move(kill));
+      }
+      continue;
+    }
     if (frameworks_.Find(framework_id) == nullptr) {
       mesos::v1::FrameworkInfo unknown;
       unknown.mutable_id()->set_value(framework_id.value());
@@ -265,6 +290,26 @@ std::set<FrameworkId> Master::ReconcileAgentTasks(
   }
   DropUnreportedTasks(agent, reported);
   return removed;
+}
+
+void Master::RemoveReplacedAgent(const mesos::v1::AgentID& previous,
+                                 const std::string& hostname) {
+  Agent* old = agents_.Find(AgentId(previous.value()));
+  if (old == nullptr) return;  // Unreachable or unknown: nothing runs here.
+  if (old->info.hostname() != hostname) {
+    LOG(WARNING) << "Agent at " << hostname << " claims to replace agent "
+                 << old->id << " of host " << old->info.hostname()
+                 << "; ignored";
+    return;
+  }
+  LOG(INFO) << "Removing agent " << old->id << " (" << hostname
+            << "): a new agent registered in its place";
+  metrics_.Increment("master/slave_removals");
+  metrics_.Increment("master/slave_removals/reason_registered");
+  // Mesos's "removing old disconnected agent": its tasks are LOST, or
+  // GONE_BY_OPERATOR for partition-aware frameworks.
+  RemoveAgent(old, "a new agent registered in place of this agent",
+              std::nullopt);
 }
 
 // A task the master launched but the agent does not report never reached

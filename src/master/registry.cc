@@ -1,13 +1,9 @@
 #include "master/registry.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <string.h>
-#include <unistd.h>
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 
 namespace agora {
 namespace {
@@ -25,28 +21,10 @@ class InMemoryRegistry : public Registry {
   internal::Registry state_;
 };
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::UnavailableError(absl::StrCat("registry: failed to ", what, " '",
-                                             path, "': ", strerror(errno)));
-}
-
-// Writes all of `data` to `fd`, retrying short writes.
-bool WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
+// The registry's file errors are Unavailable (the caller retries or
+// refuses), with the file helper's message.
+absl::Status RegistryError(const absl::Status& status) {
+  return absl::UnavailableError(absl::StrCat("registry: ", status.message()));
 }
 
 class LocalRegistry : public Registry {
@@ -54,59 +32,21 @@ class LocalRegistry : public Registry {
   explicit LocalRegistry(std::string path) : path_(std::move(path)) {}
 
   absl::StatusOr<internal::Registry> Recover() override {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return internal::Registry();
-      return ErrnoError("open", path_);
-    }
-    std::string data;
-    char buf[65536];
-    while (true) {
-      ssize_t n = ::read(fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        absl::Status status = ErrnoError("read", path_);
-        ::close(fd);
-        return status;
-      }
-      if (n == 0) break;
-      data.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
+    absl::StatusOr<std::string> data = ReadFile(path_);
+    if (absl::IsNotFound(data.status())) return internal::Registry();
+    if (!data.ok()) return RegistryError(data.status());
     internal::Registry state;
-    if (!state.ParseFromString(data)) {
+    if (!state.ParseFromString(*data)) {
       return absl::DataLossError(absl::StrCat("registry: '", path_,
-                                              "' is corrupt (", data.size(),
+                                              "' is corrupt (", data->size(),
                                               " bytes that do not parse)"));
     }
     return state;
   }
 
   absl::Status Store(const internal::Registry& state) override {
-    const std::string tmp = path_ + ".tmp";
-    int fd =
-        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return ErrnoError("create", tmp);
-    if (!WriteAll(fd, state.SerializeAsString()) || ::fsync(fd) != 0) {
-      absl::Status status = ErrnoError("write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return status;
-    }
-    if (::close(fd) != 0) return ErrnoError("close", tmp);
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-      absl::Status status = ErrnoError("rename into", path_);
-      ::unlink(tmp.c_str());
-      return status;
-    }
-    // Make the rename itself durable.
-    int dir =
-        ::open(DirName(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
-    return absl::OkStatus();
+    absl::Status status = WriteFileAtomically(path_, state.SerializeAsString());
+    return status.ok() ? status : RegistryError(status);
   }
 
   std::string Describe() const override {

@@ -29,6 +29,9 @@ class FakeLauncher : public Launcher {
   absl::StatusOr<pid_t> Launch(const LaunchSpec&, ExitCallback) override {
     return getpid();
   }
+  absl::Status Adopt(pid_t, uint64_t, ExitCallback) override {
+    return absl::NotFoundError("fake launcher adopts nothing");
+  }
   absl::Status Kill(pid_t, int) override { return absl::OkStatus(); }
 };
 

@@ -28,6 +28,9 @@ class FakeLauncher : public Launcher {
     on_exit_ = std::move(on_exit);
     return getpid();
   }
+  absl::Status Adopt(pid_t, uint64_t, ExitCallback) override {
+    return absl::NotFoundError("fake launcher adopts nothing");
+  }
   absl::Status Kill(pid_t, int) override { return absl::OkStatus(); }
   ExitCallback on_exit_;  // Loop thread only.
 };

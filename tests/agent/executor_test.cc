@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -135,7 +136,8 @@ class ExecutorTest : public ::testing::Test {
     }
   }
 
-  void StartExecutor() {
+  // `env` adds to (or overrides) the executor's environment.
+  void StartExecutor(const std::map<std::string, std::string>& env = {}) {
     LaunchSpec spec;
     spec.program = executor_path_;
     spec.env = {{"AGORA_EXECUTOR_ENDPOINT", "unix:" + dir_ + "/agent.sock"},
@@ -144,6 +146,7 @@ class ExecutorTest : public ::testing::Test {
                 {"MESOS_SANDBOX", dir_},
                 {"MESOS_DIRECTORY", dir_},
                 {"PATH", "/usr/bin:/bin"}};
+    for (const auto& [name, value] : env) spec.env[name] = value;
     spec.cwd = dir_;
     spec.stdout_path = dir_ + "/stdout";
     spec.stderr_path = dir_ + "/stderr";
@@ -255,7 +258,7 @@ TEST_F(ExecutorTest, ReportsStartingRunningFinishedAndExitsOnTheAck) {
 }
 
 TEST_F(ExecutorTest, ResubscribesWithItsUnacknowledgedUpdates) {
-  StartExecutor();
+  StartExecutor({{"MESOS_CHECKPOINT", "1"}});
   SubscribeAndLaunch("sleep 1000");
   mesos::v1::TaskStatus starting = NextUpdate();
   mesos::v1::TaskStatus running = NextUpdate();
@@ -305,6 +308,8 @@ TEST_F(ExecutorTest, KillEscalatesToSigkillAfterTheGracePeriod) {
   Ack(killed);
 }
 
+// Without checkpointing (MESOS_CHECKPOINT unset) the executor does not wait
+// for its agent to come back, as in Mesos.
 TEST_F(ExecutorTest, KillsItsTaskAndExitsWhenTheAgentIsGone) {
   StartExecutor();
   SubscribeAndLaunch("echo $$ > pid; exec sleep 1000");
@@ -318,6 +323,69 @@ TEST_F(ExecutorTest, KillsItsTaskAndExitsWhenTheAgentIsGone) {
   EXPECT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 1);
   EXPECT_NE(kill(task, 0), 0) << "the task outlived its executor";
+}
+
+// With checkpointing the executor waits MESOS_RECOVERY_TIMEOUT for the
+// agent, then kills its task and exits.
+TEST_F(ExecutorTest, CheckpointingExecutorGivesUpAfterTheRecoveryTimeout) {
+  StartExecutor({{"MESOS_CHECKPOINT", "1"},
+                 {"MESOS_RECOVERY_TIMEOUT", "1secs"},
+                 {"MESOS_SUBSCRIPTION_BACKOFF_MAX", "100ms"}});
+  SubscribeAndLaunch("echo $$ > pid; exec sleep 1000");
+  EXPECT_EQ(NextUpdate().state(), mesos::v1::TASK_STARTING);
+  EXPECT_EQ(NextUpdate().state(), mesos::v1::TASK_RUNNING);
+  pid_t task = TaskPid("pid");
+  ASSERT_GT(task, 0);
+  absl::Time gone = absl::Now();
+  agent_->Shutdown();
+  // Still there after half the timeout: it waits for the agent.
+  EXPECT_FALSE(WaitForExit(absl::Milliseconds(500)).has_value());
+  EXPECT_EQ(kill(task, 0), 0);
+  std::optional<int> status = WaitForExit(absl::Seconds(20));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_GE(absl::Now() - gone, absl::Seconds(1));
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 1);
+  EXPECT_NE(kill(task, 0), 0) << "the task outlived its executor";
+}
+
+// A task that finishes while the agent is away: its terminal update is
+// kept (the executor does not exit after the usual 5 s wait for its
+// acknowledgement) and travels in the next SUBSCRIBE.
+TEST_F(ExecutorTest, KeepsATerminalUpdateWhileTheAgentIsAway) {
+  StartExecutor(
+      {{"MESOS_CHECKPOINT", "1"}, {"MESOS_SUBSCRIPTION_BACKOFF_MAX", "100ms"}});
+  SubscribeAndLaunch("sleep 1");
+  mesos::v1::TaskStatus starting = NextUpdate();
+  mesos::v1::TaskStatus running = NextUpdate();
+  Ack(starting);
+  Ack(running);
+  agent_->CloseStream();
+  // The executor resubscribes; this agent never answers SUBSCRIBED.
+  ASSERT_TRUE(agent_->Take(Call::SUBSCRIBE).has_value());
+  EXPECT_FALSE(WaitForExit(absl::Seconds(7)).has_value())
+      << "exited with its terminal update unacknowledged";
+  agent_->CloseStream();
+  auto again = agent_->Take(Call::SUBSCRIBE);
+  ASSERT_TRUE(again.has_value());
+  ASSERT_EQ(again->subscribe().unacknowledged_updates_size(), 1);
+  mesos::v1::TaskStatus finished =
+      again->subscribe().unacknowledged_updates(0).status();
+  EXPECT_EQ(finished.state(), mesos::v1::TASK_FINISHED);
+  Event subscribed;
+  subscribed.set_type(Event::SUBSCRIBED);
+  subscribed.mutable_subscribed()
+      ->mutable_executor_info()
+      ->mutable_executor_id()
+      ->set_value("task");
+  subscribed.mutable_subscribed()->mutable_framework_info()->set_user("u");
+  subscribed.mutable_subscribed()->mutable_framework_info()->set_name("n");
+  subscribed.mutable_subscribed()->mutable_agent_info()->set_hostname("h");
+  ASSERT_TRUE(agent_->Send(subscribed));
+  Ack(finished);
+  std::optional<int> status = WaitForExit(absl::Seconds(10));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
 }
 
 }  // namespace

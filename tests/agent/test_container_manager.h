@@ -23,11 +23,14 @@ inline std::unique_ptr<ContainerManager> MakeTestContainerManager(
   return std::make_unique<ContainerManager>(
       o, loop, launcher, metrics,
       ContainerManager::Callbacks{
-          [](const mesos::v1::FrameworkID&, const mesos::v1::TaskStatus&) {
+          [](const mesos::v1::FrameworkID&, const mesos::v1::TaskStatus&,
+             const std::string&,
+             std::function<void(const absl::Status&)> on_durable) {
+            if (on_durable) on_durable(absl::OkStatus());
             return absl::StatusOr<bool>(true);
           },
           [](const agora::internal::ExecutorExited&) {},
-          [](const agora::internal::ExecutorToFramework&) {}});
+          [](const agora::internal::ExecutorToFramework&) {}, nullptr});
 }
 
 }  // namespace agora

@@ -7,10 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -24,7 +26,8 @@ namespace agora::testing {
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     const std::string& binary, const std::vector<std::string>& args,
     const std::string& log_path) {
-  int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd =
+      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return absl::InternalError("cannot open log " + log_path);
   std::vector<std::string> argv_storage = {binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -60,7 +63,8 @@ bool Subprocess::Running() {
   int status;
   pid_t r = ::waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    exit_code_ =
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return false;
   }
   return r == 0;
@@ -68,7 +72,8 @@ bool Subprocess::Running() {
 
 absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
   if (WaitFor([this] { return !Running(); }, timeout)) return *exit_code_;
-  return absl::DeadlineExceededError(absl::StrCat("pid ", pid_, " still running"));
+  return absl::DeadlineExceededError(
+      absl::StrCat("pid ", pid_, " still running"));
 }
 
 std::string Subprocess::Log() const { return ReadFile(log_path_); }
@@ -95,11 +100,14 @@ absl::StatusOr<Ports> WaitForPortFile(const std::string& path,
   bool ok = WaitFor(
       [&] {
         std::string text = ReadFile(path);
-        for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+        for (absl::string_view line :
+             absl::StrSplit(text, '\n', absl::SkipEmpty())) {
           std::pair<absl::string_view, absl::string_view> kv =
               absl::StrSplit(line, absl::MaxSplits('=', 1));
-          if (kv.first == "grpc") (void)absl::SimpleAtoi(kv.second, &ports.grpc);
-          if (kv.first == "http") (void)absl::SimpleAtoi(kv.second, &ports.http);
+          if (kv.first == "grpc")
+            (void)absl::SimpleAtoi(kv.second, &ports.grpc);
+          if (kv.first == "http")
+            (void)absl::SimpleAtoi(kv.second, &ports.http);
         }
         return ports.grpc > 0 && ports.http > 0;
       },
@@ -113,7 +121,8 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   client.set_connection_timeout(5);
   client.set_read_timeout(10);
   auto res = client.Get(path.c_str());
-  if (!res) return absl::UnavailableError(absl::StrCat("GET ", path, " failed"));
+  if (!res)
+    return absl::UnavailableError(absl::StrCat("GET ", path, " failed"));
   if (res->status != 200) {
     return absl::InternalError(absl::StrCat("GET ", path, ": ", res->status));
   }
@@ -142,7 +151,8 @@ std::string BinDir() {
   return dir != nullptr ? dir : "build/bin";
 }
 
-absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options options) {
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
+    Options options) {
   auto cluster = std::unique_ptr<LocalCluster>(new LocalCluster());
   std::string tmpl = ::testing::TempDir();
   if (tmpl.empty() || tmpl.back() != '/') tmpl += '/';
@@ -154,8 +164,11 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
   const std::string& root = cluster->root_;
 
   std::vector<std::string> master_args = {
-      "--ip=127.0.0.1", "--port=0", "--http_port=0",
-      "--work_dir=" + root + "/master", "--port_file=" + root + "/master.ports",
+      "--ip=127.0.0.1",
+      "--port=0",
+      "--http_port=0",
+      "--work_dir=" + root + "/master",
+      "--port_file=" + root + "/master.ports",
       "--allocation_interval=100ms"};
   master_args.insert(master_args.end(), options.master_flags.begin(),
                      options.master_flags.end());
@@ -166,7 +179,8 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
   cluster->master_ = std::move(*master);
   auto ports = WaitForPortFile(root + "/master.ports", absl::Seconds(30));
   if (!ports.ok()) {
-    return absl::UnavailableError("master did not start: " + cluster->master_->Log());
+    return absl::UnavailableError("master did not start: " +
+                                  cluster->master_->Log());
   }
   cluster->master_ports_ = *ports;
 
@@ -174,11 +188,15 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
     std::string dir = cluster->agent_work_dir(i);
     ::mkdir(dir.c_str(), 0755);
     std::string port_file = absl::StrCat(root, "/agent", i, ".ports");
-    std::vector<std::string> args = {
-        "--master=" + cluster->master_address(), "--ip=127.0.0.1", "--port=0",
-        "--http_port=0", "--work_dir=" + dir, "--port_file=" + port_file,
-        "--resources=" + options.agent_resources};
-    args.insert(args.end(), options.agent_flags.begin(), options.agent_flags.end());
+    std::vector<std::string> args = {"--master=" + cluster->master_address(),
+                                     "--ip=127.0.0.1",
+                                     "--port=0",
+                                     "--http_port=0",
+                                     "--work_dir=" + dir,
+                                     "--port_file=" + port_file,
+                                     "--resources=" + options.agent_resources};
+    args.insert(args.end(), options.agent_flags.begin(),
+                options.agent_flags.end());
     auto agent = Subprocess::Start(BinDir() + "/agora-agent", args,
                                    absl::StrCat(root, "/agent", i, ".log"));
     if (!agent.ok()) return agent.status();
@@ -199,6 +217,11 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
 LocalCluster::~LocalCluster() {
   for (auto& agent : agents_) agent->Signal(SIGTERM);
   for (auto& agent : agents_) agent->Wait(absl::Seconds(15)).IgnoreError();
+  // Executors of checkpointing frameworks outlive their agent by design;
+  // a test leaves none behind.
+  if (!root_.empty()) {
+    for (pid_t pid : ProcessesUnder(root_)) ::kill(pid, SIGKILL);
+  }
   if (master_) {
     master_->Signal(SIGTERM);
     master_->Wait(absl::Seconds(15)).IgnoreError();
@@ -218,13 +241,24 @@ std::string LocalCluster::agent_work_dir(int i) const {
 }
 
 absl::Status LocalCluster::RestartAgent(int i) {
-  agents_[i]->Signal(SIGTERM);
+  return RestartAgent(i, SIGTERM, {});
+}
+
+absl::Status LocalCluster::StopAgent(int i, int signal) {
+  agents_[i]->Signal(signal);
   absl::StatusOr<int> code = agents_[i]->Wait(absl::Seconds(15));
-  if (!code.ok()) return code.status();
+  return code.ok() ? absl::OkStatus() : code.status();
+}
+
+absl::Status LocalCluster::StartAgent(
+    int i, const std::vector<std::string>& extra_flags) {
   std::string port_file = absl::StrCat(root_, "/agent", i, ".ports");
   ::unlink(port_file.c_str());
-  auto agent = Subprocess::Start(BinDir() + "/agora-agent", agent_args_[i],
-                                 absl::StrCat(root_, "/agent", i, "-restarted.log"));
+  std::vector<std::string> args = agent_args_[i];
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  auto agent = Subprocess::Start(
+      BinDir() + "/agora-agent", args,
+      absl::StrCat(root_, "/agent", i, "-run", ++agent_runs_, ".log"));
   if (!agent.ok()) return agent.status();
   agents_[i] = std::move(*agent);
   auto ports = WaitForPortFile(port_file, absl::Seconds(30));
@@ -234,6 +268,35 @@ absl::Status LocalCluster::RestartAgent(int i) {
   }
   agent_ports_[i] = *ports;
   return absl::OkStatus();
+}
+
+absl::Status LocalCluster::RestartAgent(
+    int i, int signal, const std::vector<std::string>& extra_flags) {
+  absl::Status stopped = StopAgent(i, signal);
+  if (!stopped.ok()) return stopped;
+  return StartAgent(i, extra_flags);
+}
+
+std::vector<pid_t> LocalCluster::ProcessesUnder(const std::string& dir) const {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    pid_t pid = atoi(entry.path().filename().c_str());
+    if (pid <= 0 || pid == getpid()) continue;
+    std::ifstream in(entry.path() / "environ");
+    std::string var;
+    bool ours = false;
+    while (std::getline(in, var, '\0')) {
+      if (absl::StartsWith(var, "MESOS_SANDBOX=" + dir)) ours = true;
+    }
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    size_t close = line.rfind(')');
+    bool zombie =
+        close != std::string::npos && line.compare(close + 2, 1, "Z") == 0;
+    if (ours && !zombie) pids.push_back(pid);
+  }
+  return pids;
 }
 
 absl::Status LocalCluster::WaitForAgents(int n, absl::Duration timeout) {
@@ -261,7 +324,8 @@ absl::StatusOr<LocalCluster::ExecuteResult> LocalCluster::Execute(
   ExecuteResult result;
   result.output = (*proc)->Log();
   if (!code.ok()) {
-    return absl::DeadlineExceededError("agora-execute did not exit:\n" + result.output);
+    return absl::DeadlineExceededError("agora-execute did not exit:\n" +
+                                       result.output);
   }
   result.exit_code = *code;
   return result;

@@ -79,7 +79,8 @@ class LocalCluster {
  public:
   struct Options {
     int agents = 1;
-    std::string agent_resources = "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
+    std::string agent_resources =
+        "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
     std::vector<std::string> master_flags;
     std::vector<std::string> agent_flags;
   };
@@ -98,6 +99,17 @@ class LocalCluster {
   // Stops agent `i` (SIGTERM) and starts it again with the same flags and
   // work directory; waits for its new port file. Its ports change.
   absl::Status RestartAgent(int i = 0);
+  // The same with `signal` (SIGKILL: a crash) and flags added to the
+  // restarted agent's.
+  absl::Status RestartAgent(int i, int signal,
+                            const std::vector<std::string>& extra_flags);
+  // The two halves of a restart: stop with `signal` and wait for the exit;
+  // start with the original flags plus `extra_flags`.
+  absl::Status StopAgent(int i, int signal);
+  absl::Status StartAgent(int i, const std::vector<std::string>& extra_flags);
+  // Live processes (executors and tasks) whose MESOS_SANDBOX is under
+  // `dir`; the destructor kills those under root().
+  std::vector<pid_t> ProcessesUnder(const std::string& dir) const;
   // Waits until the master's /state lists `n` active agents.
   absl::Status WaitForAgents(int n, absl::Duration timeout = absl::Seconds(30));
 
@@ -107,8 +119,9 @@ class LocalCluster {
     int exit_code = -1;
     std::string output;
   };
-  absl::StatusOr<ExecuteResult> Execute(const std::vector<std::string>& args,
-                                        absl::Duration timeout = absl::Seconds(120));
+  absl::StatusOr<ExecuteResult> Execute(
+      const std::vector<std::string>& args,
+      absl::Duration timeout = absl::Seconds(120));
 
  private:
   std::string root_;
@@ -118,6 +131,7 @@ class LocalCluster {
   std::vector<Ports> agent_ports_;
   std::vector<std::vector<std::string>> agent_args_;
   int executions_ = 0;
+  int agent_runs_ = 0;
 };
 
 }  // namespace agora::testing

@@ -211,14 +211,17 @@ TEST_F(IsolatorTest, ReleaseMovesTheAgentBackAndRemovesItsCgroups) {
   EXPECT_TRUE(fs_.Exists("agora/other"));
 }
 
-TEST_F(IsolatorTest, PrepareRemovesContainersOfAnEarlierAgent) {
+// The containers of an earlier agent are the recovery's to adopt or
+// destroy (Containerizer::Recover), not Prepare's.
+TEST_F(IsolatorTest, PrepareLeavesContainersOfAnEarlierAgent) {
   Cgroups2Isolator iso(&fs_, Opts("cgroups/mem"));
   ASSERT_TRUE(iso.Prepare(1).ok());
   ASSERT_TRUE(iso.Create("old", CgroupLimits{}).ok());
   fs_.Write("agora/old/leaf", "cgroup.procs", "77").IgnoreError();
   ASSERT_TRUE(iso.Prepare(1).ok());
-  EXPECT_FALSE(fs_.Exists("agora/old"));
-  EXPECT_THAT(fs_.writes, Contains("agora/old/cgroup.kill=1"));
+  EXPECT_TRUE(fs_.Exists("agora/old"));
+  EXPECT_THAT(fs_.writes, Not(Contains("agora/old/cgroup.kill=1")));
+  EXPECT_EQ(*iso.Containers(), std::vector<std::string>{"old"});
 }
 
 TEST_F(IsolatorTest, PrepareFailsClearlyWhenRootNotWritable) {

@@ -1,0 +1,55 @@
+#include "agent/checkpointer.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace agora {
+
+void Checkpointer::AgentInfo(const mesos::v1::AgentInfo& info) {
+  writer_->WriteAtomically(AgentInfoPath(work_dir_, agent_id_),
+                           info.SerializeAsString());
+  writer_->Link(agent_id_, LatestAgentPath(work_dir_));
+}
+
+void Checkpointer::ExecutorRun(const mesos::v1::FrameworkInfo& framework,
+                               const mesos::v1::ExecutorInfo& executor,
+                               const std::string& container_id) {
+  const std::string& fid = framework.id().value();
+  const std::string& eid = executor.executor_id().value();
+  writer_->WriteAtomically(FrameworkInfoPath(work_dir_, agent_id_, fid),
+                           framework.SerializeAsString());
+  writer_->WriteAtomically(ExecutorInfoPath(work_dir_, agent_id_, fid, eid),
+                           executor.SerializeAsString());
+  writer_->Link(container_id, LatestRunPath(work_dir_, agent_id_, fid, eid));
+}
+
+void Checkpointer::Task(const RunIds& run, const mesos::v1::Task& task) {
+  writer_->WriteAtomically(TaskInfoPath(work_dir_, run, task.task_id().value()),
+                           task.SerializeAsString());
+}
+
+void Checkpointer::Pid(const RunIds& run, pid_t pid, uint64_t start_time) {
+  writer_->WriteAtomically(ForkedStartPath(work_dir_, run),
+                           absl::StrCat(start_time, "\n"));
+  writer_->WriteAtomically(ForkedPidPath(work_dir_, run),
+                           absl::StrCat(pid, "\n"));
+}
+
+void Checkpointer::Sentinel(const RunIds& run) {
+  writer_->WriteAtomically(SentinelPath(work_dir_, run), "");
+}
+
+void Checkpointer::RemoveExecutor(const std::string& framework,
+                                  const std::string& executor) {
+  writer_->Remove(ExecutorMetaDir(work_dir_, agent_id_, framework, executor));
+}
+
+void Checkpointer::RemoveFramework(const std::string& framework) {
+  writer_->Remove(FrameworkMetaDir(work_dir_, agent_id_, framework));
+}
+
+std::string Checkpointer::TaskUpdates(const RunIds& run,
+                                      const std::string& task) const {
+  return TaskUpdatesPath(work_dir_, run, task);
+}
+
+}  // namespace agora
