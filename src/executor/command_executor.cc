@@ -162,9 +162,11 @@ void CommandExecutor::OnSubscriptionClosed(uint64_t generation,
     disconnected_since_ = loop_->Now();
     resubscribe_backoff_ = kInitialResubscribeBackoff;
   }
-  if (!config_.checkpoint) {
+  if (!config_.checkpoint && ever_subscribed_) {
     // As Mesos: only a checkpointing framework's executor outlives its
-    // agent.
+    // agent. (Before the first SUBSCRIBED a failed attempt is retried: the
+    // agent that launched it is there, and gives up on it after its
+    // --executor_registration_timeout.)
     return Abandon("the agent is gone and the framework does not checkpoint");
   }
   if (loop_->Now() - *disconnected_since_ >= config_.recovery_timeout) {
@@ -230,6 +232,7 @@ void CommandExecutor::OnEvent(const Event& event) {
 
 void CommandExecutor::OnSubscribed(const Event::Subscribed& subscribed) {
   subscribed_ = true;
+  ever_subscribed_ = true;
   disconnected_since_.reset();
   framework_info_ = subscribed.framework_info();
   LOG(INFO) << "Subscribed to agent " << subscribed.agent_info().id().value()

@@ -107,6 +107,7 @@ class CommandExecutor {
   // Subscription.
   uint64_t generation_ = 0;
   bool subscribed_ = false;
+  bool ever_subscribed_ = false;
   std::optional<absl::Time> disconnected_since_;
   absl::Duration resubscribe_backoff_ = kInitialResubscribeBackoff;
   uint64_t jitter_state_ = 0;

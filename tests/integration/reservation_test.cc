@@ -126,10 +126,13 @@ TEST(ReservationTest, DynamicReservationSurvivesAnAgentRestart) {
   const std::string first_id = ConnectedAgent(master_http)["id"];
 
   ASSERT_TRUE(c.RestartAgent().ok());
-  // The restarted agent reports its checkpoint when it registers again.
+  // The restarted agent recovers its id and reports its checkpointed
+  // resources when it reregisters.
   ASSERT_TRUE(WaitFor([&] {
     nlohmann::json agent = ConnectedAgent(master_http);
-    return !agent.is_null() && agent["id"] != first_id;
+    return !agent.is_null() && agent["id"] == first_id &&
+           agent.contains("reregistered_time") &&
+           Reserved(agent, "ads", "cpus") == 3;
   })) << GetState(master_http).dump();
   nlohmann::json agent = ConnectedAgent(master_http);
   EXPECT_EQ(Reserved(agent, "ads", "cpus"), 3) << agent.dump();
