@@ -8,6 +8,8 @@
 # agora-bench-<pid> root: the cgroup lifecycle (create, born in, cgroup.kill,
 # rmdir) with whatever isolation the host gives (posix on a hybrid host,
 # whose cgroup2 mount has no controllers).
+# CHECKPOINT=1 runs a checkpointing framework (agora-execute --checkpoint):
+# the agent then checkpoints every task and status update (docs/recovery.md).
 # Each run also prints the CPU time (user+system) it cost per process:
 # master, agent, the executors and their tasks (the agent's reaped
 # children), and agora-execute.
@@ -77,7 +79,7 @@ self_children_ticks() {
 }
 ms() { awk -v t="$1" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.0f ms (%.1f ms/task)", t * 1000 / hz, t * 1000 / hz / n }'; }
 
-echo "agora-execute --instances=$N --command=true --resources=cpus:0.01;mem:32"
+echo "agora-execute --instances=$N --command=true --resources=cpus:0.01;mem:32$([ "${CHECKPOINT:-0}" = 1 ] && echo ' --checkpoint')"
 grep -m1 -o 'Isolation: .*' "$root/agent.log" || true
 for rep in $(seq 1 "$REPS"); do
   m0=$(cpu_ticks "$master_pid"); a0=$(cpu_ticks "$agent_pid")
@@ -86,6 +88,7 @@ for rep in $(seq 1 "$REPS"); do
   start=$(date +%s.%N)
   "$BIN/agora-execute" --master="127.0.0.1:$mport" --name="bench$rep" \
     --command=true --instances="$N" --resources="cpus:0.01;mem:32" \
+    $([ "${CHECKPOINT:-0}" = 1 ] && echo --checkpoint) \
     >"$root/execute$rep.log" 2>&1 || { echo "run $rep failed"; tail "$root/execute$rep.log"; exit 1; }
   end=$(date +%s.%N)
   awk -v r="$rep" -v s="$start" -v e="$end" 'BEGIN { printf "run %d: %.2f s\n", r, e - s }'

@@ -42,7 +42,9 @@ ContainerManager::Options ContainerOptions(const AgentOptions& o) {
   c.total_cpus = o.resources.GetScalar("cpus").ToDouble();
   c.total_mem_mb = o.resources.GetScalar("mem").ToDouble();
   c.recovery_timeout = o.recovery_timeout;
-  c.subscription_backoff_max = o.executor_reregistration_retry_interval;
+  // As Mesos: a disconnected executor retries at least once within the
+  // time a restarted agent waits for it.
+  c.subscription_backoff_max = o.executor_reregistration_timeout;
   return c;
 }
 
@@ -88,8 +90,8 @@ Agent::Agent(AgentOptions options, std::unique_ptr<LeaderDetector> detector,
           ContainerManager::Callbacks{
               [this](const mesos::v1::FrameworkID& f,
                      const mesos::v1::TaskStatus& s, const std::string& path,
-                     std::function<void(const absl::Status&)> on_durable) {
-                return OnStatusUpdate(f, s, path, std::move(on_durable));
+                     std::function<void(const absl::Status&)> on_checkpointed) {
+                return OnStatusUpdate(f, s, path, std::move(on_checkpointed));
               },
               [this](const agora::internal::ExecutorExited& exited) {
                 AgentMessage m;
@@ -101,7 +103,7 @@ Agent::Agent(AgentOptions options, std::unique_ptr<LeaderDetector> detector,
                 *m.mutable_executor_to_framework() = message;
                 SendToMaster(std::move(m));
               },
-              [this] { OnRecoveryComplete(); }}),
+              [this](size_t awaiting) { OnExecutorReregistered(awaiting); }}),
       link_(&loop_, options_.registration_backoff_factor,
             MasterLink::Handlers{
                 [this] { OnLinkConnected(); },
@@ -188,8 +190,7 @@ absl::Status Agent::Start() {
                               "unix:" + socket_path_);
     info_.set_port(grpc_port_);
     containers_.set_agent_info(info_);
-    servers_ready_ = true;
-    MaybeStartDetectingMaster();
+    OnExecutorSocketListening();
     return true;
   });
   LOG(INFO) << "Agent started on " << options_.hostname << ": gRPC port "
@@ -495,12 +496,12 @@ void Agent::OnRunTask(const agora::internal::RunTask& run) {
 absl::StatusOr<bool> Agent::OnStatusUpdate(
     const mesos::v1::FrameworkID& framework,
     const mesos::v1::TaskStatus& status, const std::string& checkpoint_path,
-    std::function<void(const absl::Status&)> on_durable) {
+    std::function<void(const absl::Status&)> on_checkpointed) {
   LOG(INFO) << "Handling status update " << StatusLabel(status)
             << " of framework " << framework.value() << " from "
             << mesos::v1::TaskStatus::Source_Name(status.source());
   absl::StatusOr<StatusUpdateManager::UpdateResult> result = updates_.Update(
-      framework, status, checkpoint_path, std::move(on_durable));
+      framework, status, checkpoint_path, std::move(on_checkpointed));
   if (!result.ok()) return result.status();
   if (*result == StatusUpdateManager::UpdateResult::kDuplicate) {
     LOG(INFO) << "Status update " << StatusLabel(status)

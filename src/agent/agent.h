@@ -100,7 +100,7 @@ class Agent {
   absl::StatusOr<bool> OnStatusUpdate(
       const mesos::v1::FrameworkID& framework,
       const mesos::v1::TaskStatus& status, const std::string& checkpoint_path,
-      std::function<void(const absl::Status&)> on_durable);
+      std::function<void(const absl::Status&)> on_checkpointed);
   void ForwardStatusUpdate(const agora::internal::StatusUpdate& update);
   void SendToMaster(agora::internal::AgentMessage message);
   agora::internal::ReregisterAgent ReregistrationMessage() const;
@@ -123,6 +123,18 @@ class Agent {
   // Loop: the executors resubscribed (or the timeout passed): detect the
   // master and (re)register.
   void OnRecoveryComplete();
+  // Loop: the servers listen; a recovering agent starts waiting for its
+  // executors (--executor_reregistration_timeout) and signals them.
+  void OnExecutorSocketListening();
+  // Loop: a recovered executor resubscribed; `awaiting` still have not.
+  // The wait for the others starts again (see docs/recovery.md).
+  void OnExecutorReregistered(size_t awaiting);
+  void ArmReregistrationTimer();
+  // Loop, once the executor socket listens: tells the adopted executors
+  // that have not resubscribed yet that the agent is back (SIGUSR2, Agora's
+  // ReconnectExecutorMessage), again every
+  // --executor_reregistration_retry_interval while recovering.
+  void NudgeRecoveredExecutors();
   // Loop: once the servers listen and recovery is done, starts following
   // the leading master (and so registering).
   void MaybeStartDetectingMaster();
@@ -135,8 +147,15 @@ class Agent {
   void RegisterMetrics();
   void RegisterStateGauges();
   void RegisterResourceGauges();
-  std::string StateJson() const;
-  std::string StatisticsJson() const;
+  // /state and /monitor/statistics: a copy of what they show is taken on
+  // the loop (Take*), the rendering, and the cgroup and /proc reads of the
+  // statistics, happen on the HTTP thread (Render*).
+  struct StateCopy;
+  struct ContainerCopy;
+  std::shared_ptr<const StateCopy> TakeStateCopy() const;
+  std::string RenderState(const StateCopy& copy) const;
+  std::vector<ContainerCopy> TakeContainerCopies() const;
+  std::string RenderStatistics(const std::vector<ContainerCopy>& copies) const;
   // One line: what the agent enforces.
   std::string IsolationSummary() const;
   std::string MetricsJson() const;
@@ -191,6 +210,7 @@ class Agent {
   absl::Time recovery_started_;
   absl::Duration recovery_duration_;
   EventLoop::TimerId reregistration_timer_ = 0;
+  EventLoop::TimerId nudge_timer_ = 0;
   bool shutdown_requested_ = false;  // By the master: kill everything.
   absl::Duration ping_timeout_;
   EventLoop::TimerId ping_timer_ = 0;

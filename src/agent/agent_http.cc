@@ -1,9 +1,15 @@
 // Agent, HTTP side: /health, /state (Mesos's agent /state shape), /flags,
 // /monitor/statistics, /metrics/snapshot (Mesos's slave/* names) and the
-// operator API's POST /api/v1. Handlers read state on the
-// loop through RunOnLoop and answer 503 when it does not respond.
+// operator API's POST /api/v1. Handlers take what they need on the loop
+// through RunOnLoop (503 when it does not respond); /state and
+// /monitor/statistics render, and read cgroups and /proc, on the HTTP
+// thread.
+#include <deque>
+#include <map>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -147,9 +153,15 @@ absl::Status Agent::StartHttp() {
   http_.Get("/health", [](const httplib::Request&) {
     return HttpResponse{200, "text/plain", ""};
   });
+  // Copied on the loop, rendered (and, for the statistics, read from the
+  // cgroups and /proc) here on the HTTP thread: the loop never waits on a
+  // file or on JSON.
   auto state = [this](const httplib::Request&) {
-    return JsonOr503(
-        RunOnLoop<std::string>(&loop_, [this] { return StateJson(); }));
+    std::optional<std::shared_ptr<const StateCopy>> copy =
+        RunOnLoop<std::shared_ptr<const StateCopy>>(
+            &loop_, [this] { return TakeStateCopy(); });
+    if (!copy) return JsonOr503(std::nullopt);
+    return JsonOr503(RenderState(**copy));
   };
   http_.Get("/state", state);
   http_.Get("/state.json", state);
@@ -157,14 +169,15 @@ absl::Status Agent::StartHttp() {
     return JsonOr503(
         RunOnLoop<std::string>(&loop_, [this] { return MetricsJson(); }));
   });
-  http_.Get("/monitor/statistics", [this](const httplib::Request&) {
-    return JsonOr503(
-        RunOnLoop<std::string>(&loop_, [this] { return StatisticsJson(); }));
-  });
-  http_.Get("/monitor/statistics.json", [this](const httplib::Request&) {
-    return JsonOr503(
-        RunOnLoop<std::string>(&loop_, [this] { return StatisticsJson(); }));
-  });
+  auto statistics = [this](const httplib::Request&) {
+    std::optional<std::vector<ContainerCopy>> copies =
+        RunOnLoop<std::vector<ContainerCopy>>(
+            &loop_, [this] { return TakeContainerCopies(); });
+    if (!copies) return JsonOr503(std::nullopt);
+    return JsonOr503(RenderStatistics(*copies));
+  };
+  http_.Get("/monitor/statistics", statistics);
+  http_.Get("/monitor/statistics.json", statistics);
   http_.Get("/flags", [this](const httplib::Request&) {
     json flags = json::object();
     for (const auto& [name, value] : options_.flags) flags[name] = value;
@@ -194,46 +207,84 @@ void Agent::AddOperatorApiRoutes() {
   });
 }
 
-std::string Agent::StatisticsJson() const {
-  json out = json::array();
+struct Agent::ContainerCopy {
+  std::string executor_id;
+  std::string executor_name;
+  std::string framework_id;
+  bool command_executor = false;
+  UsageSource source;
+};
+
+std::vector<Agent::ContainerCopy> Agent::TakeContainerCopies() const {
+  std::vector<ContainerCopy> out;
   for (const auto& [fid, f] : containers_.frameworks()) {
     for (const auto& [eid, e] : f.executors) {
       std::optional<UsageSource> source =
           containers_.containerizer().UsageSourceOf(e.container_id);
       if (e.pid == 0 || !source) continue;
       out.push_back(
-          {{"executor_id", eid},
-           {"executor_name", e.info.name()},
-           {"framework_id", fid},
-           {"source", e.command_executor ? eid : ""},
-           {"container_id", e.container_id},
-           {"statistics", ContainerStatisticsJson(*source, isolator_.get())}});
+          ContainerCopy{eid, e.info.name(), fid, e.command_executor, *source});
     }
+  }
+  return out;
+}
+
+std::string Agent::RenderStatistics(
+    const std::vector<ContainerCopy>& copies) const {
+  json out = json::array();
+  for (const ContainerCopy& c : copies) {
+    out.push_back(
+        {{"executor_id", c.executor_id},
+         {"executor_name", c.executor_name},
+         {"framework_id", c.framework_id},
+         {"source", c.command_executor ? c.executor_id : ""},
+         {"container_id", c.source.container_id},
+         {"statistics", ContainerStatisticsJson(c.source, isolator_.get())}});
   }
   return DumpJson(out);
 }
 
-std::string Agent::StateJson() const {
+struct Agent::StateCopy {
+  std::map<std::string, FrameworkRecord> frameworks;
+  std::deque<FrameworkRecord> completed;
+  mesos::v1::AgentInfo info;
+  std::string master_hostname;
+  bool registered = false;
+  Resources total;
+  int grpc_port = 0;
+};
+
+std::shared_ptr<const Agent::StateCopy> Agent::TakeStateCopy() const {
+  auto copy = std::make_shared<StateCopy>();
+  copy->frameworks = containers_.frameworks();
+  copy->completed = containers_.completed_frameworks();
+  copy->info = info_;
+  copy->master_hostname = master_info_ ? master_info_->hostname() : "";
+  copy->registered = registered_;
+  copy->total = total_;
+  copy->grpc_port = grpc_port_;
+  return copy;
+}
+
+std::string Agent::RenderState(const StateCopy& s) const {
   json frameworks = json::array(), completed = json::array();
-  for (const auto& [id, f] : containers_.frameworks()) {
+  for (const auto& [id, f] : s.frameworks) {
     frameworks.push_back(FrameworkJson(f));
   }
-  for (const auto& f : containers_.completed_frameworks()) {
-    completed.push_back(FrameworkJson(f));
-  }
+  for (const auto& f : s.completed) completed.push_back(FrameworkJson(f));
   json flags = json::object();
   for (const auto& [name, value] : options_.flags) flags[name] = value;
   json j = {
       {"version", "0.1.0"},
       {"start_time", absl::ToDoubleSeconds(start_time_ - absl::UnixEpoch())},
-      {"id", info_.id().value()},
-      {"pid", absl::StrCat("slave(1)@", options_.ip, ":", grpc_port_)},
-      {"hostname", info_.hostname()},
-      {"port", grpc_port_},
-      {"resources", ResourcesJson(info_.resources())},
-      {"attributes", AttributesJson(info_)},
-      {"master_hostname", master_info_ ? master_info_->hostname() : ""},
-      {"registered", registered_},
+      {"id", s.info.id().value()},
+      {"pid", absl::StrCat("slave(1)@", options_.ip, ":", s.grpc_port)},
+      {"hostname", s.info.hostname()},
+      {"port", s.grpc_port},
+      {"resources", ResourcesJson(s.info.resources())},
+      {"attributes", AttributesJson(s.info)},
+      {"master_hostname", s.master_hostname},
+      {"registered", s.registered},
       {"flags", flags},
       {"isolation", IsolationSummary()},
       {"frameworks", frameworks},
@@ -241,7 +292,7 @@ std::string Agent::StateJson() const {
   // Reservations as Mesos's agent reports them, from the total with the
   // checkpointed dynamic reservations.
   std::map<std::string, Resources> reserved;
-  for (const Resource& r : total_.items()) {
+  for (const Resource& r : s.total.items()) {
     if (!r.IsUnreserved()) reserved[r.ReservationRole()] += r;
   }
   json reserved_json = json::object();
@@ -249,7 +300,7 @@ std::string Agent::StateJson() const {
     reserved_json[role] = ResourcesJson(ToProto(resources));
   }
   j["reserved_resources"] = std::move(reserved_json);
-  j["unreserved_resources"] = ResourcesJson(ToProto(total_.Unreserved()));
+  j["unreserved_resources"] = ResourcesJson(ToProto(s.total.Unreserved()));
   return DumpJson(j);
 }
 

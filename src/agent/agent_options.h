@@ -4,6 +4,7 @@
 #define AGORA_AGENT_AGENT_OPTIONS_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,9 @@ struct AgentOptions {
   absl::Duration recovery_timeout = absl::Minutes(15);
   // How long a restarted agent waits for its executors to resubscribe.
   absl::Duration executor_reregistration_timeout = absl::Seconds(2);
-  // At most between two attempts of a disconnected executor to resubscribe
-  // (its MESOS_SUBSCRIPTION_BACKOFF_MAX).
-  absl::Duration executor_reregistration_retry_interval =
-      absl::Milliseconds(500);
+  // How often a restarted agent repeats its reconnect signal to the
+  // executors it adopted until they resubscribe; unset: it signals once.
+  std::optional<absl::Duration> executor_reregistration_retry_interval;
   // Resolved --isolation (isolation_config.h) and the cgroups flags.
   IsolationConfig isolation{{"posix/cpu", "posix/mem"}};
   std::string cgroups_hierarchy = "/sys/fs/cgroup";

@@ -108,18 +108,39 @@ void Agent::ApplyRecovery(const CheckpointState& state) {
             << " container(s) skipped";
   metrics_.Increment("slave/recovery_errors",
                      static_cast<int64_t>(state.skipped.size()));
-  if (containers_.AwaitingReregistration() == 0) {
-    recovering_ = true;
-    OnRecoveryComplete();
-    return;
-  }
   recovering_ = true;
+  if (containers_.AwaitingReregistration() == 0) OnRecoveryComplete();
+  // Else the executors' time starts when the socket listens.
+}
+
+void Agent::OnExecutorSocketListening() {
+  servers_ready_ = true;
+  if (recovering_) {
+    ArmReregistrationTimer();
+    NudgeRecoveredExecutors();
+  }
+  MaybeStartDetectingMaster();
+}
+
+void Agent::ArmReregistrationTimer() {
+  if (reregistration_timer_) loop_.Cancel(reregistration_timer_);
   absl::Duration timeout = options_.executor_reregistration_timeout;
   reregistration_timer_ = loop_.PostAfter(timeout, [this, timeout] {
     reregistration_timer_ = 0;
     containers_.OnReregistrationTimeout(timeout);
     OnRecoveryComplete();
   });
+}
+
+void Agent::OnExecutorReregistered(size_t awaiting) {
+  if (!recovering_) return;
+  if (awaiting == 0) return OnRecoveryComplete();
+  // Mesos gives all executors one fixed window. A host busy with a
+  // thousand executors reconnecting can need longer than that to take
+  // them all, and killing live tasks because the host is slow is what
+  // recovery must not do: while executors keep coming, the window counts
+  // from the last one.
+  if (servers_ready_) ArmReregistrationTimer();
 }
 
 std::vector<std::pair<mesos::v1::FrameworkID, mesos::v1::TaskID>>
@@ -141,11 +162,26 @@ Agent::RecoverStreams(const CheckpointState& state) {
   return done;
 }
 
+void Agent::NudgeRecoveredExecutors() {
+  const bool again = nudge_timer_ != 0;  // The retry timer fired.
+  nudge_timer_ = 0;
+  if (!recovering_) return;
+  int nudged = containers_.NudgeAwaitingExecutors(again);
+  VLOG(1) << "Signalled " << nudged << " executor(s) to resubscribe";
+  if (options_.executor_reregistration_retry_interval) {
+    nudge_timer_ =
+        loop_.PostAfter(*options_.executor_reregistration_retry_interval,
+                        [this] { NudgeRecoveredExecutors(); });
+  }
+}
+
 void Agent::OnRecoveryComplete() {
   if (!recovering_) return;
   recovering_ = false;
   if (reregistration_timer_) loop_.Cancel(reregistration_timer_);
   reregistration_timer_ = 0;
+  if (nudge_timer_) loop_.Cancel(nudge_timer_);
+  nudge_timer_ = 0;
   recovery_duration_ = absl::Now() - recovery_started_;
   LOG(INFO) << "Recovery of agent " << info_.id().value() << " done in "
             << recovery_duration_ << ": " << containers_.LiveExecutorCount()
@@ -154,19 +190,31 @@ void Agent::OnRecoveryComplete() {
   MaybeStartDetectingMaster();
 }
 
+namespace {
+
+// Replaces `path` with `content` (flushed) unless it holds that already.
+absl::Status WriteIfChanged(const std::string& path,
+                            const std::string& content) {
+  absl::StatusOr<std::string> old = ReadFile(path);
+  if (old.ok() && *old == content) return absl::OkStatus();
+  return WriteFileAtomically(path, content);
+}
+
+}  // namespace
+
 absl::Status Agent::WriteCheckpointHeader() {
   // What ApplyRecovery() removed must be gone before a new boot id says
   // the old executors were dealt with.
-  checkpoint_writer_.Flush();
+  if (recovery_ == Recovery::kDiscard) checkpoint_writer_.Flush();
   const std::string& work_dir = options_.work_dir;
   absl::Status st = CreateDirectories(MetaDir(work_dir));
   if (st.ok()) {
-    st = WriteFileAtomically(CheckpointVersionPath(work_dir),
-                             absl::StrCat(kCheckpointVersion, "\n"));
+    st = WriteIfChanged(CheckpointVersionPath(work_dir),
+                        absl::StrCat(kCheckpointVersion, "\n"));
   }
   absl::StatusOr<std::string> boot_id = ReadBootId();
   if (st.ok() && boot_id.ok()) {
-    st = WriteFileAtomically(BootIdPath(work_dir), *boot_id + "\n");
+    st = WriteIfChanged(BootIdPath(work_dir), *boot_id + "\n");
   }
   if (!st.ok()) {
     return absl::Status(st.code(),

@@ -33,8 +33,8 @@ CheckpointWriter::~CheckpointWriter() {
 }
 
 void CheckpointWriter::WriteAtomically(std::string path, std::string data,
-                                       Done done) {
-  Enqueue(Op{Kind::kAtomic, std::move(path), std::move(data), true,
+                                       bool sync, Done done) {
+  Enqueue(Op{Kind::kAtomic, std::move(path), std::move(data), sync,
              std::move(done), absl::OkStatus()});
 }
 
@@ -44,8 +44,9 @@ void CheckpointWriter::Append(std::string path, std::string data, bool sync,
              std::move(done), absl::OkStatus()});
 }
 
-void CheckpointWriter::Link(std::string target, std::string path, Done done) {
-  Enqueue(Op{Kind::kLink, std::move(path), std::move(target), true,
+void CheckpointWriter::Link(std::string target, std::string path, bool sync,
+                            Done done) {
+  Enqueue(Op{Kind::kLink, std::move(path), std::move(target), sync,
              std::move(done), absl::OkStatus()});
 }
 
@@ -91,13 +92,22 @@ void CheckpointWriter::Drain() {
     std::error_code ec;
     std::filesystem::remove_all(op.path, ec);
     if (ec) op.status = ErrnoError(ec.value(), "remove", op.path);
-    directories_.clear();
-    known_files_.clear();
+    ForgetUnder(op.path);
     batch.push_back(std::move(op));
     WriteBatch(batch);  // Only posts its callback.
     batch.clear();
   }
   WriteBatch(batch);
+}
+
+void CheckpointWriter::ForgetUnder(const std::string& path) {
+  for (std::set<std::string>* known : {&directories_, &known_files_}) {
+    auto it = known->lower_bound(path);
+    while (it != known->end() && it->compare(0, path.size(), path) == 0 &&
+           (it->size() == path.size() || (*it)[path.size()] == '/')) {
+      it = known->erase(it);
+    }
+  }
 }
 
 absl::Status CheckpointWriter::EnsureDirectory(const std::string& dir,
@@ -132,31 +142,33 @@ absl::Status CheckpointWriter::SyncPaths(const std::set<std::string>& paths) {
 
 void CheckpointWriter::WriteBatch(std::vector<Op>& ops) {
   if (ops.empty()) return;
-  std::set<std::string> data, dirs;
+  // `data`: files whose content must be flushed; `dirs`: directories whose
+  // entries must (new files, renames), both for durable operations only.
+  std::set<std::string> data, dirs, unused;
   bool replaces = false;
   for (Op& op : ops) {
     if (op.kind == Kind::kRemove) continue;
     const std::string dir = DirName(op.path);
-    op.status = EnsureDirectory(dir, &dirs);
+    op.status = EnsureDirectory(dir, op.sync ? &dirs : &unused);
     if (!op.status.ok()) continue;
     if (op.kind == Kind::kAtomic) {
       const std::string tmp = TemporaryPathFor(op.path);
       op.status = WriteFile(tmp, op.data, /*sync=*/false);
-      data.insert(tmp);
-      dirs.insert(dir);
-      replaces = true;
+      if (op.sync) data.insert(tmp);
     } else if (op.kind == Kind::kLink) {
       const std::string tmp = TemporaryPathFor(op.path);
       ::unlink(tmp.c_str());
       if (::symlink(op.data.c_str(), tmp.c_str()) != 0) {
         op.status = ErrnoError(errno, "create symlink", tmp);
       }
-      dirs.insert(dir);
-      replaces = true;
     } else {
       op.status = AppendToFile(op.path, op.data, /*sync=*/false);
       if (op.sync) data.insert(op.path);
-      if (known_files_.insert(op.path).second) dirs.insert(dir);
+      if (known_files_.insert(op.path).second && op.sync) dirs.insert(dir);
+    }
+    if (op.kind != Kind::kAppend && op.sync) {
+      dirs.insert(dir);
+      replaces = true;
     }
   }
   // File contents first; with no replace to follow, the entries too.

@@ -1,11 +1,13 @@
-// CheckpointWriter: the agent's durable writes, off its event loop. Writes
-// are queued in order and done by a worker (an EventLoop of common/) in
-// batches that share their flushes: every file of a batch is written, then
-// one flush makes them durable (an fsync per file for a few files, one
-// syncfs(2) of the work directory's filesystem for more), then the atomic
-// replaces are renamed into place and flushed again. A status update that
-// waits to be durable thus costs a share of one flush, not an fsync of its
-// own (docs/recovery.md has the figures).
+// CheckpointWriter: the agent's checkpoint writes, off its event loop.
+// Writes are queued in order and done by a worker (an EventLoop of
+// common/); a write is complete (its callback runs) once it is in the
+// kernel's page cache, where it survives the agent's own crash. Writes
+// asked to be durable (surviving a host crash) are done in batches that
+// share their flushes: every file of a batch is written, then one flush
+// makes them durable (an fsync per file for a few files, one syncfs(2) of
+// the work directory's filesystem for more), then the atomic replaces are
+// renamed into place and flushed again. docs/recovery.md says which
+// checkpoint files need that, and why most do not.
 //
 // Order: operations take effect in the order they were queued; a removal
 // ends a batch, so nothing queued before it lands after it, and nothing
@@ -44,14 +46,17 @@ class CheckpointWriter {
   CheckpointWriter(const CheckpointWriter&) = delete;
   CheckpointWriter& operator=(const CheckpointWriter&) = delete;
 
-  // Replaces `path` with `data` atomically and durably (its directories
-  // are created).
-  void WriteAtomically(std::string path, std::string data, Done done = nullptr);
+  // Replaces `path` with `data` atomically (a temporary file renamed over
+  // it; its directories are created); with `sync` also durably.
+  void WriteAtomically(std::string path, std::string data, bool sync,
+                       Done done = nullptr);
   // Appends `data` to `path`; with `sync` durably.
   void Append(std::string path, std::string data, bool sync,
               Done done = nullptr);
-  // Points the symlink `path` at `target`, replacing it atomically.
-  void Link(std::string target, std::string path, Done done = nullptr);
+  // Points the symlink `path` at `target`, replacing it atomically; with
+  // `sync` durably.
+  void Link(std::string target, std::string path, bool sync,
+            Done done = nullptr);
   // Removes `path` and everything below it.
   void Remove(std::string path, Done done = nullptr);
 
@@ -83,6 +88,8 @@ class CheckpointWriter {
   absl::Status EnsureDirectory(const std::string& dir,
                                std::set<std::string>* dirs);
   absl::Status SyncPaths(const std::set<std::string>& paths);
+  // Forgets the cached directories and files at or below `path`.
+  void ForgetUnder(const std::string& path);
 
   EventLoop* const owner_;
   const std::string sync_root_;

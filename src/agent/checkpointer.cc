@@ -3,11 +3,21 @@
 #include "absl/strings/str_cat.h"
 
 namespace agora {
+namespace {
+
+// The records of executors and tasks need to survive the agent's crash,
+// which the page cache does; after a crash of the host the boot id changes
+// and the agent discards them anyway (docs/recovery.md), so they are not
+// flushed to disk. The agent's own id is (it names the agent the master
+// removes when its host comes back).
+constexpr bool kFlushTaskRecords = false;
+
+}  // namespace
 
 void Checkpointer::AgentInfo(const mesos::v1::AgentInfo& info) {
   writer_->WriteAtomically(AgentInfoPath(work_dir_, agent_id_),
-                           info.SerializeAsString());
-  writer_->Link(agent_id_, LatestAgentPath(work_dir_));
+                           info.SerializeAsString(), /*sync=*/true);
+  writer_->Link(agent_id_, LatestAgentPath(work_dir_), /*sync=*/true);
 }
 
 void Checkpointer::ExecutorRun(const mesos::v1::FrameworkInfo& framework,
@@ -16,26 +26,27 @@ void Checkpointer::ExecutorRun(const mesos::v1::FrameworkInfo& framework,
   const std::string& fid = framework.id().value();
   const std::string& eid = executor.executor_id().value();
   writer_->WriteAtomically(FrameworkInfoPath(work_dir_, agent_id_, fid),
-                           framework.SerializeAsString());
+                           framework.SerializeAsString(), kFlushTaskRecords);
   writer_->WriteAtomically(ExecutorInfoPath(work_dir_, agent_id_, fid, eid),
-                           executor.SerializeAsString());
-  writer_->Link(container_id, LatestRunPath(work_dir_, agent_id_, fid, eid));
+                           executor.SerializeAsString(), kFlushTaskRecords);
+  writer_->Link(container_id, LatestRunPath(work_dir_, agent_id_, fid, eid),
+                kFlushTaskRecords);
 }
 
 void Checkpointer::Task(const RunIds& run, const mesos::v1::Task& task) {
   writer_->WriteAtomically(TaskInfoPath(work_dir_, run, task.task_id().value()),
-                           task.SerializeAsString());
+                           task.SerializeAsString(), kFlushTaskRecords);
 }
 
 void Checkpointer::Pid(const RunIds& run, pid_t pid, uint64_t start_time) {
   writer_->WriteAtomically(ForkedStartPath(work_dir_, run),
-                           absl::StrCat(start_time, "\n"));
+                           absl::StrCat(start_time, "\n"), kFlushTaskRecords);
   writer_->WriteAtomically(ForkedPidPath(work_dir_, run),
-                           absl::StrCat(pid, "\n"));
+                           absl::StrCat(pid, "\n"), kFlushTaskRecords);
 }
 
 void Checkpointer::Sentinel(const RunIds& run) {
-  writer_->WriteAtomically(SentinelPath(work_dir_, run), "");
+  writer_->WriteAtomically(SentinelPath(work_dir_, run), "", kFlushTaskRecords);
 }
 
 void Checkpointer::RemoveExecutor(const std::string& framework,

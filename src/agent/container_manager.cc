@@ -628,14 +628,14 @@ absl::Status ContainerManager::HandleExecutorUpdate(
     status.set_timestamp(
         absl::ToDoubleSeconds(loop_->Now() - absl::UnixEpoch()));
   }
-  // The executor forgets an update once acknowledged: only when it is
-  // durable (checkpointed, for a checkpointing framework).
+  // The executor forgets an update once acknowledged: only when the agent
+  // holds it (checkpointed, for a checkpointing framework).
   auto acknowledge = [this, fid = framework.value(),
                       eid = executor.info.executor_id().value(),
                       cid = executor.container_id, task = status.task_id(),
-                      uuid = status.uuid()](const absl::Status& durable) {
+                      uuid = status.uuid()](const absl::Status& taken) {
     ExecutorRecord* e = FindExecutor(fid, eid);
-    if (!durable.ok() || e == nullptr || e->container_id != cid) return;
+    if (!taken.ok() || e == nullptr || e->container_id != cid) return;
     Event ack;
     ack.set_type(Event::ACKNOWLEDGED);
     *ack.mutable_acknowledged()->mutable_task_id() = task;
@@ -674,7 +674,7 @@ absl::Status ContainerManager::ValidateExecutorUpdate(
 absl::StatusOr<bool> ContainerManager::TakeUpdate(
     const mesos::v1::FrameworkID& framework,
     const mesos::v1::TaskStatus& status,
-    std::function<void(const absl::Status&)> on_durable) {
+    std::function<void(const absl::Status&)> on_checkpointed) {
   auto f = frameworks_.find(framework.value());
   // A framework being shut down acknowledges nothing any more, so its
   // updates stay here (as Mesos drops them) instead of being retried.
@@ -683,10 +683,10 @@ absl::StatusOr<bool> ContainerManager::TakeUpdate(
     absl::StatusOr<bool> fresh = callbacks_.status_update(
         framework, status,
         UpdatesPath(framework.value(), status.task_id().value()),
-        std::move(on_durable));
+        std::move(on_checkpointed));
     if (!fresh.ok() || !*fresh) return fresh;
-  } else if (on_durable) {
-    on_durable(absl::OkStatus());
+  } else if (on_checkpointed) {
+    on_checkpointed(absl::OkStatus());
   }
   if (f == frameworks_.end()) return true;
   ExecutorRecord* executor =

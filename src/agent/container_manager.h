@@ -113,26 +113,26 @@ class ContainerManager : public ExecutorCallHandler {
     absl::Duration oom_check_interval = absl::Milliseconds(250);
     // What executors of checkpointing frameworks are told
     // (executor_launch.h): --recovery_timeout and
-    // --executor_reregistration_retry_interval.
+    // --executor_reregistration_timeout.
     absl::Duration recovery_timeout = absl::Minutes(15);
-    absl::Duration subscription_backoff_max = absl::Milliseconds(500);
+    absl::Duration subscription_backoff_max = absl::Seconds(2);
   };
   struct Callbacks {
     // Takes an update into the status-update streams: true when new, false
     // for a duplicate; an error rejects it. With a checkpoint path (the
-    // task's task.updates) it is checkpointed first; `on_durable` runs once
-    // it is (StatusUpdateManager::Update).
+    // task's task.updates) it is checkpointed first; `on_checkpointed` runs
+    // once it is (StatusUpdateManager::Update).
     std::function<absl::StatusOr<bool>(
         const mesos::v1::FrameworkID&, const mesos::v1::TaskStatus&,
         const std::string& checkpoint_path,
-        std::function<void(const absl::Status&)> on_durable)>
+        std::function<void(const absl::Status&)> on_checkpointed)>
         status_update;
     std::function<void(const agora::internal::ExecutorExited&)> executor_exited;
     std::function<void(const agora::internal::ExecutorToFramework&)>
         executor_message;
-    // Every executor recovered at start-up has resubscribed or was given up
-    // (may be null).
-    std::function<void()> executors_reregistered;
+    // A recovered executor resubscribed (or exited, or was given up);
+    // `awaiting` is how many still have not (may be null).
+    std::function<void(size_t awaiting)> executor_reregistered;
   };
 
   static constexpr size_t kMaxCompletedTasks = 200;
@@ -182,6 +182,14 @@ class ContainerManager : public ExecutorCallHandler {
   void DestroyCheckpointedContainers(const CheckpointState& state);
   // Recovered executors that have not resubscribed yet.
   size_t AwaitingReregistration() const { return awaiting_.size(); }
+  // Signals the recovered command executors that have not resubscribed
+  // that the agent is back (Containerizer::SignalMain, SIGUSR2; custom
+  // executors are left to their own retries), kNudgeWindow at a time: each
+  // resubscription lets the next one go, so that a thousand executors do
+  // not all connect at once. With `again`, those signalled before are
+  // signalled again. Returns how many were signalled.
+  static constexpr size_t kNudgeWindow = 32;
+  int NudgeAwaitingExecutors(bool again = false);
   // --executor_reregistration_timeout passed: destroys the recovered
   // executors that did not resubscribe; their tasks fail with
   // REASON_EXECUTOR_REREGISTRATION_TIMEOUT.
@@ -291,7 +299,7 @@ class ContainerManager : public ExecutorCallHandler {
   absl::StatusOr<bool> TakeUpdate(
       const mesos::v1::FrameworkID& framework,
       const mesos::v1::TaskStatus& status,
-      std::function<void(const absl::Status&)> on_durable = nullptr);
+      std::function<void(const absl::Status&)> on_checkpointed = nullptr);
   // The task's task.updates when its framework checkpoints, else "".
   std::string UpdatesPath(const std::string& framework,
                           const std::string& task);
@@ -340,6 +348,8 @@ class ContainerManager : public ExecutorCallHandler {
   Checkpointer* checkpointer_ = nullptr;
   // Container ids of recovered executors not yet resubscribed.
   std::set<std::string> awaiting_;
+  std::set<std::string> nudged_;  // Signalled, not yet resubscribed.
+  bool nudging_ = false;          // NudgeAwaitingExecutors() was called.
   std::map<std::string, FrameworkRecord> frameworks_;
   std::deque<FrameworkRecord> completed_frameworks_;
   bool terminating_ = false;  // The agent is shutting down.

@@ -1,5 +1,7 @@
 // ContainerManager, recovery: the executors and tasks of an earlier agent,
 // rebuilt from its checkpoint at start-up (docs/recovery.md).
+#include <signal.h>
+
 #include <set>
 #include <utility>
 #include <vector>
@@ -192,15 +194,36 @@ void ContainerManager::OnRecoveredExecutorSubscribed(
   DoneAwaiting(executor.container_id);
 }
 
+int ContainerManager::NudgeAwaitingExecutors(bool again) {
+  nudging_ = true;
+  if (again) nudged_.clear();
+  int signalled = 0;
+  for (const std::string& cid : awaiting_) {
+    if (nudged_.size() >= kNudgeWindow) break;
+    if (nudged_.count(cid)) continue;
+    ExecutorRecord* executor = FindExecutorOfContainer(cid);
+    if (executor == nullptr || !executor->command_executor) continue;
+    // agora-executor resubscribes at once on SIGUSR2 (command_executor.h).
+    if (containerizer_.SignalMain(cid, SIGUSR2).ok()) {
+      nudged_.insert(cid);
+      ++signalled;
+    }
+  }
+  return signalled;
+}
+
 void ContainerManager::DoneAwaiting(const std::string& container_id) {
   if (awaiting_.erase(container_id) == 0) return;
-  if (awaiting_.empty() && callbacks_.executors_reregistered) {
-    callbacks_.executors_reregistered();
+  nudged_.erase(container_id);
+  if (nudging_) NudgeAwaitingExecutors();
+  if (callbacks_.executor_reregistered) {
+    callbacks_.executor_reregistered(awaiting_.size());
   }
 }
 
 void ContainerManager::OnReregistrationTimeout(absl::Duration timeout) {
   std::vector<std::string> late(awaiting_.begin(), awaiting_.end());
+  std::vector<std::string> kill;
   for (const std::string& cid : late) {
     ExecutorRecord* executor = FindExecutorOfContainer(cid);
     if (executor == nullptr) continue;
@@ -214,11 +237,13 @@ void ContainerManager::OnReregistrationTimeout(absl::Duration timeout) {
         mesos::v1::TaskStatus::REASON_EXECUTOR_REREGISTRATION_TIMEOUT;
     executor->termination_message = absl::StrCat(
         "Executor did not reregister within ", FormatMesosDuration(timeout));
-    KillExecutorProcess(*executor);  // Its exit fails its tasks.
+    kill.push_back(cid);
   }
+  containerizer_.KillMany(kill);  // Their exits fail their tasks.
   awaiting_.clear();
-  if (!late.empty() && callbacks_.executors_reregistered) {
-    callbacks_.executors_reregistered();
+  nudged_.clear();
+  if (!late.empty() && callbacks_.executor_reregistered) {
+    callbacks_.executor_reregistered(0);
   }
 }
 
@@ -236,9 +261,7 @@ void ContainerManager::DestroyCheckpointedContainers(
   for (const SkippedRun& skipped : state.skipped) {
     known.push_back(KnownOf(skipped.ids, skipped.pid, skipped.start_time));
   }
-  for (const Containerizer::Known& k : known) {
-    containerizer_.DestroyUnadopted(k);
-  }
+  containerizer_.DestroyUnadopted(known);
   containerizer_.Recover({});  // And every cgroup nobody knows.
 }
 

@@ -108,6 +108,35 @@ absl::Status Containerizer::Kill(const std::string& id) {
              : launcher_->Kill(it->second.pid, SIGKILL);
 }
 
+void Containerizer::KillMany(const std::vector<std::string>& ids) {
+  std::vector<pid_t> pids;
+  for (const std::string& id : ids) {
+    auto it = containers_.find(id);
+    if (it == containers_.end() || it->second.pid == 0) continue;
+    if (isolator_ != nullptr && it->second.has_cgroup) {
+      absl::Status st = isolator_->Kill(id);
+      if (!st.ok())
+        LOG(WARNING) << "Failed to kill container " << id << ": " << st;
+    } else {
+      pids.push_back(it->second.pid);
+    }
+  }
+  launcher_->KillMany(pids, SIGKILL);
+}
+
+absl::Status Containerizer::SignalMain(const std::string& id, int signal) {
+  auto it = containers_.find(id);
+  if (it == containers_.end() || it->second.pid == 0 ||
+      ProcessStartTime(it->second.pid) != it->second.start_time) {
+    return absl::NotFoundError(absl::StrCat("no live container ", id));
+  }
+  if (::kill(it->second.pid, signal) != 0) {
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("failed to signal ", it->second.pid));
+  }
+  return absl::OkStatus();
+}
+
 std::optional<ContainerLimitation> Containerizer::CheckLimitation(
     const std::string& id) {
   auto it = containers_.find(id);
@@ -236,10 +265,12 @@ std::set<std::string> Containerizer::Recover(const std::vector<Known>& known) {
     containers_[k.id] = c;
     adopted.insert(k.id);
   }
+  std::vector<Known> unadopted;
   for (const Known& k : known) {
-    if (!adopted.count(k.id)) DestroyUnadopted(k);
+    if (!adopted.count(k.id)) unadopted.push_back(k);
     cgroups.erase(k.id);
   }
+  DestroyUnadopted(unadopted);
   // Cgroups of containers nobody knows (orphans): what runs there goes.
   for (const std::string& id : cgroups) {
     LOG(INFO) << "Destroying orphan container " << id;
@@ -253,29 +284,29 @@ std::set<std::string> Containerizer::Recover(const std::vector<Known>& known) {
   return adopted;
 }
 
-void Containerizer::DestroyUnadopted(const Known& known) {
-  if (isolator_ != nullptr) {
-    absl::Status st = isolator_->Destroy(known.id);  // OK when none.
-    if (!st.ok()) {
-      LOG(ERROR) << "Failed to destroy container " << known.id << ": " << st;
+void Containerizer::DestroyUnadopted(const std::vector<Known>& known) {
+  std::vector<pid_t> kill;
+  for (const Known& k : known) {
+    if (isolator_ != nullptr) {
+      absl::Status st = isolator_->Destroy(k.id);  // OK when there is none.
+      if (!st.ok()) {
+        LOG(ERROR) << "Failed to destroy container " << k.id << ": " << st;
+      }
+    }
+    if (!k.pid) continue;
+    bool ours = ProcessStartTime(*k.pid) == k.start_time;
+    bool gone = !ReadProcStat(*k.pid).has_value();
+    if (ours || gone) {
+      kill.push_back(*k.pid);
+    } else {
+      LOG(WARNING) << "Not killing pid " << *k.pid << " of container " << k.id
+                   << ": it is another process now (pid reuse)";
     }
   }
-  if (!known.pid) return;
-  // Without a cgroup the container is its process session. A pid that
-  // still names the same process is killed with its session; a pid that is
-  // gone may still lead the session of orphans (the kernel does not reuse
-  // a number that is still a session id); a pid now naming another process
-  // is not ours, and neither is its session.
-  std::optional<uint64_t> start = ProcessStartTime(*known.pid);
-  bool ours = start == known.start_time;
-  bool gone = !ReadProcStat(*known.pid).has_value();
-  if (ours || gone) {
-    if (launcher_->Kill(*known.pid, SIGKILL).ok()) {
-      LOG(INFO) << "Killed what was left of container " << known.id;
-    }
-  } else {
-    LOG(WARNING) << "Not killing pid " << *known.pid << " of container "
-                 << known.id << ": it is another process now (pid reuse)";
+  int killed = launcher_->KillMany(kill, SIGKILL);
+  if (killed > 0) {
+    LOG(INFO) << "Killed what was left of " << killed
+              << " container(s) of the earlier agent";
   }
 }
 

@@ -98,6 +98,12 @@ class Containerizer {
                       const ContainerResources& resources);
   // SIGKILL to every process of the container; `exited` follows.
   absl::Status Kill(const std::string& id);
+  // Kill() of each of `ids`, sharing one walk of /proc between those
+  // without a cgroup.
+  void KillMany(const std::vector<std::string>& ids);
+  // `signal` to the container's main process alone, when it still is the
+  // process launched or adopted (start time checked). NotFound otherwise.
+  absl::Status SignalMain(const std::string& id, int signal);
   // The container's OOM limitation, reading memory.events now.
   std::optional<ContainerLimitation> CheckLimitation(const std::string& id);
 
@@ -105,9 +111,13 @@ class Containerizer {
   // and destroys every other container (cgroup, or the leftovers of its
   // process session). Returns the ids adopted. Call once, before Launch.
   std::set<std::string> Recover(const std::vector<Known>& known);
-  // Kills container `id` of an earlier agent that is not adopted (its
-  // process verified by pid and start time) and removes its cgroup.
-  void DestroyUnadopted(const Known& known);
+  // Kills containers of an earlier agent that are not adopted and removes
+  // their cgroups. Without a cgroup a container is its process session: a
+  // pid that still names the process launched is killed with its session;
+  // a pid that is gone may still lead the session of orphans (the kernel
+  // does not reuse a number that is still a session id), which are killed;
+  // a pid now naming another process is not ours, nor is its session.
+  void DestroyUnadopted(const std::vector<Known>& known);
 
   // Agent stop: removes the cgroups of containers without a live process
   // (kill them first). Returns how many removals failed.

@@ -48,9 +48,9 @@ struct ExecutorEnvironmentInputs {
   absl::Duration shutdown_grace_period = absl::Seconds(5);
   // With checkpoint: how long the executor waits for a restarting agent
   // (--recovery_timeout) and at most between two attempts to resubscribe
-  // (--executor_reregistration_retry_interval).
+  // (--executor_reregistration_timeout, as Mesos).
   absl::Duration recovery_timeout = absl::Minutes(15);
-  absl::Duration subscription_backoff_max = absl::Milliseconds(500);
+  absl::Duration subscription_backoff_max = absl::Seconds(2);
 };
 
 // The process that runs `executor` in `sandbox`: its command (shell or

@@ -88,10 +88,10 @@ DEFINE_string(executor_reregistration_timeout, "2secs",
               "How long a restarted agent waits for its executors to "
               "resubscribe before it destroys those that did not (at most "
               "15secs).");
-DEFINE_string(executor_reregistration_retry_interval, "500ms",
-              "The longest wait between two attempts of a disconnected "
-              "executor to resubscribe (its MESOS_SUBSCRIPTION_BACKOFF_MAX); "
-              "at most --executor_reregistration_timeout.");
+DEFINE_string(executor_reregistration_retry_interval, "",
+              "How often a restarted agent repeats the reconnect signal "
+              "(SIGUSR2) to the command executors it adopted until they "
+              "resubscribe; empty: it signals once.");
 DEFINE_string(registration_backoff_factor, "1secs",
               "Window of the first (re)registration delay; doubles per "
               "attempt up to 1mins.");
@@ -162,16 +162,11 @@ absl::Status RecoveryFromFlags(agora::AgentOptions* o) {
     return absl::InvalidArgumentError(
         "--executor_reregistration_timeout: must be at most 15secs");
   }
-  AGORA_ASSIGN_OR_RETURN(
-      o->executor_reregistration_retry_interval,
-      PositiveDuration("executor_reregistration_retry_interval",
-                       FLAGS_executor_reregistration_retry_interval));
-  if (o->executor_reregistration_retry_interval >
-      o->executor_reregistration_timeout) {
-    return absl::InvalidArgumentError(
-        "--executor_reregistration_retry_interval: must be at most "
-        "--executor_reregistration_timeout, or an executor may not try to "
-        "resubscribe in time");
+  if (!FLAGS_executor_reregistration_retry_interval.empty()) {
+    AGORA_ASSIGN_OR_RETURN(
+        o->executor_reregistration_retry_interval,
+        PositiveDuration("executor_reregistration_retry_interval",
+                         FLAGS_executor_reregistration_retry_interval));
   }
   return absl::OkStatus();
 }

@@ -24,7 +24,7 @@ StatusUpdateManager::~StatusUpdateManager() {
 absl::StatusOr<StatusUpdateManager::UpdateResult> StatusUpdateManager::Update(
     const mesos::v1::FrameworkID& framework,
     const mesos::v1::TaskStatus& status, const std::string& checkpoint_path,
-    Durable on_durable) {
+    Checkpointed on_checkpointed) {
   if (status.uuid().size() != 16) {
     return absl::InvalidArgumentError(
         absl::StrCat("status update for task '", status.task_id().value(),
@@ -36,10 +36,10 @@ absl::StatusOr<StatusUpdateManager::UpdateResult> StatusUpdateManager::Update(
     auto it = std::find_if(
         stream.pending.begin(), stream.pending.end(),
         [&](const Pending& p) { return p.status.uuid() == status.uuid(); });
-    if (it != stream.pending.end() && !it->durable) {
-      if (on_durable) it->waiters.push_back(std::move(on_durable));
-    } else if (on_durable) {
-      on_durable(absl::OkStatus());
+    if (it != stream.pending.end() && !it->checkpointed) {
+      if (on_checkpointed) it->waiters.push_back(std::move(on_checkpointed));
+    } else if (on_checkpointed) {
+      on_checkpointed(absl::OkStatus());
     }
     return UpdateResult::kDuplicate;
   }
@@ -57,12 +57,12 @@ absl::StatusOr<StatusUpdateManager::UpdateResult> StatusUpdateManager::Update(
   stream.terminal_received = IsTerminalState(status.state());
   Pending pending;
   pending.status = status;
-  pending.durable = stream.checkpoint_path.empty();
-  if (pending.durable) {
+  pending.checkpointed = stream.checkpoint_path.empty();
+  if (pending.checkpointed) {
     stream.pending.push_back(std::move(pending));
-    if (on_durable) on_durable(absl::OkStatus());
+    if (on_checkpointed) on_checkpointed(absl::OkStatus());
   } else {
-    if (on_durable) pending.waiters.push_back(std::move(on_durable));
+    if (on_checkpointed) pending.waiters.push_back(std::move(on_checkpointed));
     Checkpoint(key, stream, pending);
     stream.pending.push_back(std::move(pending));
   }
@@ -81,7 +81,7 @@ void StatusUpdateManager::Checkpoint(const Key& key, Stream& stream,
   record.mutable_update()->set_latest_state(pending.status.state());
   writer_->Append(
       stream.checkpoint_path, EncodeUpdateRecord(record),
-      /*sync=*/true,
+      /*sync=*/false,
       [this, key, uuid = pending.status.uuid()](const absl::Status& st) {
         OnCheckpointed(key, uuid, st);
       });
@@ -97,12 +97,12 @@ void StatusUpdateManager::OnCheckpointed(const Key& key,
       std::find_if(stream.pending.begin(), stream.pending.end(),
                    [&](const Pending& p) { return p.status.uuid() == uuid; });
   if (it == stream.pending.end()) return;
-  std::vector<Durable> waiters = std::move(it->waiters);
+  std::vector<Checkpointed> waiters = std::move(it->waiters);
   if (status.ok()) {
-    it->durable = true;
+    it->checkpointed = true;
     if (it == stream.pending.begin() && !paused_) ForwardHead(key, stream);
   } else {
-    // Not durable: as if never received; the executor resends it when it
+    // Not checkpointed: as if never received; the executor resends it when it
     // resubscribes.
     LOG(ERROR) << "Dropping status update " << UuidBytesToString(uuid)
                << " for task '" << key.second << "': " << status;
@@ -112,7 +112,7 @@ void StatusUpdateManager::OnCheckpointed(const Key& key,
     stream.pending.erase(it);
     if (head && !stream.pending.empty() && !paused_) ForwardHead(key, stream);
   }
-  for (Durable& waiter : waiters) waiter(status);
+  for (Checkpointed& waiter : waiters) waiter(status);
 }
 
 bool StatusUpdateManager::RecoverStream(
@@ -151,7 +151,7 @@ absl::StatusOr<StatusUpdateManager::AckResult> StatusUpdateManager::Acknowledge(
   }
   Stream& stream = it->second;
   const Pending& head = stream.pending.front();
-  if (head.status.uuid() != uuid || !head.durable) {
+  if (head.status.uuid() != uuid || !head.checkpointed) {
     return absl::InvalidArgumentError(
         absl::StrCat("acknowledgement for task '", task.value(), "': uuid ",
                      UuidBytesToString(uuid), " is not the pending update's ",
@@ -229,7 +229,7 @@ size_t StatusUpdateManager::PendingCount(
 void StatusUpdateManager::ForwardHead(const Key& key, Stream& stream) {
   CancelRetry(stream);
   const Pending& head = stream.pending.front();
-  if (!head.durable) return;  // OnCheckpointed forwards it.
+  if (!head.checkpointed) return;  // OnCheckpointed forwards it.
   agora::internal::StatusUpdate update;
   *update.mutable_framework_id() = stream.framework;
   *update.mutable_status() = head.status;

@@ -12,12 +12,14 @@
 //
 // Checkpointing (frameworks with FrameworkInfo.checkpoint): an update
 // given a checkpoint path is appended there as an UPDATE record through
-// the CheckpointWriter, durably, before it is forwarded (and before its
-// caller acknowledges it to the executor); an acknowledgement appends an
-// ACK record (not flushed: a lost ACK only makes the update go out once
-// more, with the same uuid). RecoverStream() rebuilds a stream from those
-// records after a restart: its unacknowledged updates are forwarded again
-// with their original uuids, and resent ones are known as duplicates.
+// the CheckpointWriter before it is forwarded (and before its caller
+// acknowledges it to the executor, which then forgets it); an
+// acknowledgement appends an ACK record. The records survive the agent's
+// crash; they are not flushed to disk, since a crash of the host changes
+// its boot id and the agent then discards them (docs/recovery.md).
+// RecoverStream() rebuilds a stream from those records after a restart:
+// its unacknowledged updates are forwarded again with their original
+// uuids, and resent ones are known as duplicates.
 //
 // Thread rule: loop thread only; timers run on the loop.
 #ifndef AGORA_AGENT_STATUS_UPDATE_MANAGER_H_
@@ -45,7 +47,7 @@ namespace agora {
 class StatusUpdateManager {
  public:
   using Forward = std::function<void(const agora::internal::StatusUpdate&)>;
-  using Durable = std::function<void(const absl::Status&)>;
+  using Checkpointed = std::function<void(const absl::Status&)>;
 
   static constexpr absl::Duration kInitialRetry = absl::Seconds(10);
   static constexpr absl::Duration kMaxRetry = absl::Minutes(10);
@@ -66,15 +68,16 @@ class StatusUpdateManager {
   // the stream already holds a terminal update.
   // With a non-empty `checkpoint_path` (the task's task.updates; the first
   // update of a stream decides) the update is checkpointed first.
-  // `on_durable` runs on the loop once the update (or, for kDuplicate, the
-  // original) is durable: at once without a checkpoint, inside this call;
+  // `on_checkpointed` runs on the loop once the update (or, for
+  // kDuplicate, the original) is checkpointed: at once without a
+  // checkpoint, inside this call;
   // with the write's error when checkpointing failed, and the update is
   // then dropped from the stream (the executor, never acknowledged, still
   // holds it).
   absl::StatusOr<UpdateResult> Update(const mesos::v1::FrameworkID& framework,
                                       const mesos::v1::TaskStatus& status,
                                       const std::string& checkpoint_path = "",
-                                      Durable on_durable = nullptr);
+                                      Checkpointed on_checkpointed = nullptr);
 
   // Rebuilds a task's stream from its checkpoint (`updates` in order, the
   // uuids in `acks` acknowledged), checkpointing on to `checkpoint_path`.
@@ -120,8 +123,8 @@ class StatusUpdateManager {
 
   struct Pending {
     mesos::v1::TaskStatus status;
-    bool durable = true;
-    std::vector<Durable> waiters;  // Until durable.
+    bool checkpointed = true;
+    std::vector<Checkpointed> waiters;  // Until checkpointed.
   };
   struct Stream {
     mesos::v1::FrameworkID framework;
@@ -134,7 +137,8 @@ class StatusUpdateManager {
     EventLoop::TimerId retry_timer = 0;
   };
 
-  // Forwards the head of `key` now (when it is durable) and arms its retry
+  // Forwards the head of `key` now (once it is checkpointed) and arms its
+  // retry
   // timer.
   void ForwardHead(const Key& key, Stream& stream);
   void Checkpoint(const Key& key, Stream& stream, const Pending& pending);

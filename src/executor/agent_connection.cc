@@ -17,11 +17,13 @@ class SubscriptionReactor : public grpc::ClientReadReactor<Event> {
                       AgentConnection::DoneFn on_closed)
       : on_event_(std::move(on_event)), on_closed_(std::move(on_closed)) {}
 
-  void Start(agora::v1::Executor::Stub* stub, const Call& call,
+  // Keeps `stub` (and its channel) alive until the call is done.
+  void Start(std::shared_ptr<agora::v1::Executor::Stub> stub, const Call& call,
              std::shared_ptr<SubscriptionReactor> self) {
     self_ = std::move(self);
+    stub_ = std::move(stub);
     request_ = call;
-    stub->async()->Subscribe(&context_, &request_, this);
+    stub_->async()->Subscribe(&context_, &request_, this);
     StartRead(&event_);
     StartCall();
   }
@@ -55,6 +57,7 @@ class SubscriptionReactor : public grpc::ClientReadReactor<Event> {
 
   AgentConnection::EventFn on_event_;
   AgentConnection::DoneFn on_closed_;
+  std::shared_ptr<agora::v1::Executor::Stub> stub_;
   grpc::ClientContext context_;
   Call request_;
   Event event_;
@@ -82,8 +85,18 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& endpoint,
 
 AgentConnection::AgentConnection(const std::string& endpoint,
                                  absl::Duration max_reconnect_backoff)
-    : channel_(NewChannel(endpoint, max_reconnect_backoff)),
-      stub_(agora::v1::Executor::NewStub(channel_)) {}
+    : endpoint_(endpoint),
+      max_reconnect_backoff_(max_reconnect_backoff),
+      stub_(agora::v1::Executor::NewStub(
+          NewChannel(endpoint, max_reconnect_backoff))) {}
+
+void AgentConnection::Reset() {
+  std::shared_ptr<agora::v1::Executor::Stub> stub =
+      agora::v1::Executor::NewStub(
+          NewChannel(endpoint_, max_reconnect_backoff_));
+  std::lock_guard<std::mutex> lock(mu_);
+  stub_ = std::move(stub);
+}
 
 AgentConnection::~AgentConnection() { Close(absl::Seconds(2)); }
 
@@ -92,28 +105,34 @@ void AgentConnection::Subscribe(const Call& call, EventFn on_event,
   auto reactor = std::make_shared<SubscriptionReactor>(std::move(on_event),
                                                        std::move(on_closed));
   std::shared_ptr<SubscriptionReactor> previous;
+  std::shared_ptr<agora::v1::Executor::Stub> stub;
   {
     std::lock_guard<std::mutex> lock(mu_);
     previous = std::exchange(subscription_, reactor);
+    stub = stub_;
   }
   if (previous) previous->Cancel();
-  reactor->Start(stub_.get(), call, reactor);
+  reactor->Start(std::move(stub), call, reactor);
 }
 
 void AgentConnection::Send(const Call& call, DoneFn on_done) {
   struct State {
+    std::shared_ptr<agora::v1::Executor::Stub> stub;
     grpc::ClientContext context;
     Call request;
     agora::v1::CallResponse response;
   };
   auto state = std::make_shared<State>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state->stub = stub_;
+  }
   state->request = call;
   state->context.set_deadline(std::chrono::system_clock::now() +
                               absl::ToChronoNanoseconds(kCallDeadline));
-  stub_->async()->Call(&state->context, &state->request, &state->response,
-                       [state, on_done = std::move(on_done)](grpc::Status s) {
-                         on_done(std::move(s));
-                       });
+  state->stub->async()->Call(&state->context, &state->request, &state->response,
+                             [state, on_done = std::move(on_done)](
+                                 grpc::Status s) { on_done(std::move(s)); });
 }
 
 void AgentConnection::Close(absl::Duration timeout) {

@@ -42,14 +42,18 @@ class AgentConnection {
                  DoneFn on_closed);
   // A unary call with a deadline of kCallDeadline.
   void Send(const mesos::v1::executor::Call& call, DoneFn on_done);
+  // Replaces the channel with a new one, which connects at its first call
+  // (calls in flight finish on the old one).
+  void Reset();
   // Cancels the subscription and waits (up to `timeout`) until gRPC has
   // finished it.
   void Close(absl::Duration timeout);
 
  private:
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<agora::v1::Executor::Stub> stub_;
+  const std::string endpoint_;
+  const absl::Duration max_reconnect_backoff_;
   std::mutex mu_;
+  std::shared_ptr<agora::v1::Executor::Stub> stub_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<SubscriptionReactor> subscription_ ABSL_GUARDED_BY(mu_);
 };
 

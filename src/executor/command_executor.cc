@@ -160,7 +160,8 @@ void CommandExecutor::OnSubscriptionClosed(uint64_t generation,
   if (!disconnected_since_) {
     LOG(WARNING) << "Disconnected from the agent: " << reason;
     disconnected_since_ = loop_->Now();
-    resubscribe_backoff_ = kInitialResubscribeBackoff;
+    resubscribe_backoff_ =
+        std::min(kInitialResubscribeBackoff, config_.subscription_backoff_max);
   }
   if (!config_.checkpoint && ever_subscribed_) {
     // As Mesos: only a checkpointing framework's executor outlives its
@@ -187,7 +188,23 @@ void CommandExecutor::ScheduleResubscribe() {
   absl::Duration delay = resubscribe_backoff_ * fraction;
   resubscribe_backoff_ =
       std::min(resubscribe_backoff_ * 2, config_.subscription_backoff_max);
-  loop_->PostAfter(delay, [this] { Subscribe(); });
+  resubscribe_timer_ = loop_->PostAfter(delay, [this] {
+    resubscribe_timer_ = 0;
+    Subscribe();
+  });
+}
+
+void CommandExecutor::OnAgentBack() {
+  if (finished_ || subscribed_ || !disconnected_since_) return;
+  LOG(INFO) << "The agent says it is back; resubscribing";
+  if (resubscribe_timer_) loop_->Cancel(resubscribe_timer_);
+  resubscribe_timer_ = 0;
+  resubscribe_backoff_ =
+      std::min(kInitialResubscribeBackoff, config_.subscription_backoff_max);
+  // A fresh connection: the old channel may be waiting out its own
+  // reconnection backoff.
+  connection_->Reset();
+  Subscribe();
 }
 
 void CommandExecutor::Abandon(const std::string& why) {

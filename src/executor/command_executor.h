@@ -14,7 +14,9 @@
 // its updates buffered, and tries to resubscribe with a backoff growing to
 // MESOS_SUBSCRIPTION_BACKOFF_MAX, sending its unacknowledged task and
 // updates in SUBSCRIBE (docs/recovery.md); if the agent has not come back
-// within MESOS_RECOVERY_TIMEOUT it kills its task and exits. Without
+// within MESOS_RECOVERY_TIMEOUT it kills its task and exits. A restarted
+// agent signals (SIGUSR2) the executors it adopted once it listens, so
+// they resubscribe at once rather than at their next attempt. Without
 // checkpointing, as in Mesos, it kills its task and exits at once. An agent
 // that does not know the executor (it rejects the SUBSCRIBE) makes it kill
 // its task and exit too.
@@ -59,9 +61,11 @@ class CommandExecutor {
  public:
   static constexpr absl::Duration kDefaultKillGrace = absl::Seconds(3);
   static constexpr absl::Duration kTerminalAckWait = absl::Seconds(5);
-  // The first wait before resubscribing; it doubles up to the backoff max.
-  static constexpr absl::Duration kInitialResubscribeBackoff =
-      absl::Milliseconds(100);
+  // The first wait before resubscribing (at most the backoff max); it
+  // doubles up to the backoff max. Slow on purpose: a thousand executors
+  // of a dead agent must not keep the host busy, and the restarted agent
+  // signals them when it listens.
+  static constexpr absl::Duration kInitialResubscribeBackoff = absl::Seconds(1);
   static constexpr absl::Duration kUpdateRetryInterval = absl::Seconds(1);
 
   // `on_finished(exit_code)` runs on the loop, once.
@@ -72,6 +76,10 @@ class CommandExecutor {
   void Start();
   // SIGTERM/SIGINT to the executor: like SHUTDOWN.
   void OnSignal(int signal);
+  // SIGUSR2: a restarted agent that adopted this executor is listening
+  // again; a disconnected executor resubscribes now instead of at its next
+  // backoff.
+  void OnAgentBack();
 
  private:
   void Subscribe();
@@ -110,6 +118,7 @@ class CommandExecutor {
   bool ever_subscribed_ = false;
   std::optional<absl::Time> disconnected_since_;
   absl::Duration resubscribe_backoff_ = kInitialResubscribeBackoff;
+  EventLoop::TimerId resubscribe_timer_ = 0;
   uint64_t jitter_state_ = 0;
   mesos::v1::FrameworkInfo framework_info_;
 

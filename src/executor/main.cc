@@ -94,17 +94,20 @@ int main(int /*argc*/, char** argv) {
     return 1;
   }
   // SIGINT/SIGTERM ask for a shutdown; SIGUSR1 is how the executor tells
-  // this thread it has finished. Blocked before any thread starts.
+  // this thread it has finished; SIGUSR2 is a restarted agent saying it is
+  // back. Blocked before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
   // A shell starts background jobs with SIGINT ignored, and an ignored
   // signal is discarded even while blocked: restore the default first.
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   signal(SIGUSR1, SIG_DFL);
+  signal(SIGUSR2, SIG_DFL);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   agora::EventLoop loop("executor");
@@ -122,6 +125,10 @@ int main(int /*argc*/, char** argv) {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;
     if (signal == SIGUSR1) break;
+    if (signal == SIGUSR2) {
+      loop.Post([&executor] { executor.OnAgentBack(); });
+      continue;
+    }
     loop.Post([&executor, signal] { executor.OnSignal(signal); });
   }
   connection.Close(absl::Seconds(2));

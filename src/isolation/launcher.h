@@ -96,6 +96,15 @@ class Launcher {
   // whole container even when a child started its own group or the leader
   // is gone. NotFound when nothing was signalled.
   virtual absl::Status Kill(pid_t pid, int signal) = 0;
+
+  // Kill() of each of `pids` (as the agent does with what an earlier agent
+  // left); an implementation may share the work between them. Returns how
+  // many were signalled.
+  virtual int KillMany(const std::vector<pid_t>& pids, int signal) {
+    int signalled = 0;
+    for (pid_t pid : pids) signalled += Kill(pid, signal).ok();
+    return signalled;
+  }
 };
 
 }  // namespace agora

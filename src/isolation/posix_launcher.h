@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "isolation/child_reaper.h"
@@ -31,8 +32,12 @@ class PosixLauncher : public Launcher {
   absl::Status Adopt(pid_t pid, uint64_t start_time,
                      ExitCallback on_exit) override;
   absl::Status Kill(pid_t pid, int signal) override;
+  int KillMany(const std::vector<pid_t>& pids, int signal) override;
 
  private:
+  absl::Status KillInTable(const std::map<pid_t, ProcEntry>& table, pid_t pid,
+                           int signal);
+
   Options options_;
   ChildReaper reaper_;
 };

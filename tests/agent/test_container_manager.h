@@ -25,8 +25,8 @@ inline std::unique_ptr<ContainerManager> MakeTestContainerManager(
       ContainerManager::Callbacks{
           [](const mesos::v1::FrameworkID&, const mesos::v1::TaskStatus&,
              const std::string&,
-             std::function<void(const absl::Status&)> on_durable) {
-            if (on_durable) on_durable(absl::OkStatus());
+             std::function<void(const absl::Status&)> on_checkpointed) {
+            if (on_checkpointed) on_checkpointed(absl::OkStatus());
             return absl::StatusOr<bool>(true);
           },
           [](const agora::internal::ExecutorExited&) {},
