@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <utility>
@@ -28,6 +29,8 @@ using agora::internal::MasterMessage;
 // the master says otherwise.
 constexpr absl::Duration kDefaultPingTimeout = absl::Seconds(75);
 constexpr char kVersion[] = "0.1.0";
+// MESOS_SUBSCRIPTION_BACKOFF_MAX given to command executors.
+constexpr absl::Duration kExecutorBackoffMax = absl::Seconds(30);
 
 ContainerManager::Options ContainerOptions(const AgentOptions& o) {
   ContainerManager::Options c;
@@ -42,9 +45,14 @@ ContainerManager::Options ContainerOptions(const AgentOptions& o) {
   c.total_cpus = o.resources.GetScalar("cpus").ToDouble();
   c.total_mem_mb = o.resources.GetScalar("mem").ToDouble();
   c.recovery_timeout = o.recovery_timeout;
-  // As Mesos: a disconnected executor retries at least once within the
-  // time a restarted agent waits for it.
-  c.subscription_backoff_max = o.executor_reregistration_timeout;
+  // Mesos passes --executor_reregistration_timeout, so that an executor
+  // tries at least once while a restarted agent waits for it. Agora's
+  // agent signals its command executors when it is back (and again while
+  // it waits), so their own attempts can be rare: a thousand executors
+  // trying every 2 s are 500 connections a second, more than this agent
+  // admits, and the lot of them never get in (docs/recovery.md).
+  c.subscription_backoff_max =
+      std::max(o.executor_reregistration_timeout, kExecutorBackoffMax);
   return c;
 }
 

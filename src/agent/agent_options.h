@@ -41,7 +41,8 @@ struct AgentOptions {
   // How long a restarted agent waits for its executors to resubscribe.
   absl::Duration executor_reregistration_timeout = absl::Seconds(2);
   // How often a restarted agent repeats its reconnect signal to the
-  // executors it adopted until they resubscribe; unset: it signals once.
+  // executors it adopted until they resubscribe; unset: half of
+  // executor_reregistration_timeout.
   std::optional<absl::Duration> executor_reregistration_retry_interval;
   // Resolved --isolation (isolation_config.h) and the cgroups flags.
   IsolationConfig isolation{{"posix/cpu", "posix/mem"}};

@@ -168,11 +168,12 @@ void Agent::NudgeRecoveredExecutors() {
   if (!recovering_) return;
   int nudged = containers_.NudgeAwaitingExecutors(again);
   VLOG(1) << "Signalled " << nudged << " executor(s) to resubscribe";
-  if (options_.executor_reregistration_retry_interval) {
-    nudge_timer_ =
-        loop_.PostAfter(*options_.executor_reregistration_retry_interval,
-                        [this] { NudgeRecoveredExecutors(); });
-  }
+  // A signalled executor whose attempt failed falls back to its own slow
+  // retries: signal again, by default every half reregistration timeout.
+  nudge_timer_ =
+      loop_.PostAfter(options_.executor_reregistration_retry_interval.value_or(
+                          options_.executor_reregistration_timeout / 2),
+                      [this] { NudgeRecoveredExecutors(); });
 }
 
 void Agent::OnRecoveryComplete() {

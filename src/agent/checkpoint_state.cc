@@ -42,6 +42,31 @@ uint32_t GetLe32(const char* p) {
   return v;
 }
 
+// Parses the record at `*offset` into `message` and moves past it. False
+// when fewer bytes remain than the record needs (the end, or a torn tail);
+// DataLoss for an impossible length, a checksum mismatch or a payload that
+// does not parse.
+absl::StatusOr<bool> DecodeRecordAt(absl::string_view data, size_t* offset,
+                                    google::protobuf::MessageLite* message) {
+  if (data.size() - *offset < kRecordHeader) return false;
+  uint32_t length = GetLe32(data.data() + *offset);
+  uint32_t crc = GetLe32(data.data() + *offset + 4);
+  if (length > kMaxRecordBytes) {
+    return absl::DataLossError(absl::StrCat(
+        "has a record of impossible length ", length, " at byte ", *offset));
+  }
+  if (data.size() - *offset - kRecordHeader < length) return false;
+  absl::string_view payload = data.substr(*offset + kRecordHeader, length);
+  if (Crc32(payload) != crc ||
+      !message->ParseFromArray(payload.data(),
+                               static_cast<int>(payload.size()))) {
+    return absl::DataLossError(absl::StrCat("has a corrupt record at byte ",
+                                            *offset, " (checksum or format)"));
+  }
+  *offset += kRecordHeader + length;
+  return true;
+}
+
 // The names of the directories in `dir`, sorted; empty when it is missing.
 std::vector<std::string> SubDirectories(const std::string& dir) {
   std::vector<std::string> names;
@@ -69,8 +94,9 @@ absl::Status ReadMessage(const std::string& path, Message* message,
   *exists = !absl::IsNotFound(data.status());
   if (!*exists) return absl::OkStatus();
   if (!data.ok()) return data.status();
-  if (!message->ParseFromString(*data)) {
-    return Corrupt(path, absl::StrCat("does not parse (", data->size(),
+  absl::Status st = DecodeSingleRecord(*data, message);
+  if (!st.ok()) {
+    return Corrupt(path, absl::StrCat(st.message(), " (", data->size(),
                                       " bytes, truncated or corrupt)"));
   }
   return absl::OkStatus();
@@ -312,7 +338,11 @@ absl::Status ReadVersion(const std::string& work_dir, CheckpointState* state) {
 }  // namespace
 
 std::string EncodeUpdateRecord(const StatusUpdateRecord& record) {
-  std::string payload = record.SerializeAsString();
+  return EncodeRecord(record);
+}
+
+std::string EncodeRecord(const google::protobuf::MessageLite& message) {
+  std::string payload = message.SerializeAsString();
   std::string out;
   out.reserve(kRecordHeader + payload.size());
   PutLe32(&out, static_cast<uint32_t>(payload.size()));
@@ -325,27 +355,26 @@ absl::StatusOr<std::vector<StatusUpdateRecord>> DecodeUpdateRecords(
     absl::string_view data, size_t* valid_bytes) {
   std::vector<StatusUpdateRecord> records;
   size_t offset = 0;
-  while (data.size() - offset >= kRecordHeader) {
-    uint32_t length = GetLe32(data.data() + offset);
-    uint32_t crc = GetLe32(data.data() + offset + 4);
-    if (length > kMaxRecordBytes) {
-      return absl::DataLossError(absl::StrCat(
-          "has a record of impossible length ", length, " at byte ", offset));
-    }
-    if (data.size() - offset - kRecordHeader < length) break;  // Torn.
-    absl::string_view payload = data.substr(offset + kRecordHeader, length);
+  for (;;) {
     StatusUpdateRecord record;
-    if (Crc32(payload) != crc ||
-        !record.ParseFromArray(payload.data(),
-                               static_cast<int>(payload.size()))) {
-      return absl::DataLossError(absl::StrCat("has a corrupt record at byte ",
-                                              offset, " (checksum or format)"));
-    }
+    AGORA_ASSIGN_OR_RETURN(bool whole, DecodeRecordAt(data, &offset, &record));
+    if (!whole) break;
     records.push_back(std::move(record));
-    offset += kRecordHeader + length;
   }
   *valid_bytes = offset;
   return records;
+}
+
+absl::Status DecodeSingleRecord(absl::string_view data,
+                                google::protobuf::MessageLite* message) {
+  size_t offset = 0;
+  AGORA_ASSIGN_OR_RETURN(bool whole, DecodeRecordAt(data, &offset, message));
+  if (!whole) return absl::DataLossError("holds no whole record");
+  if (offset != data.size()) {
+    return absl::DataLossError(
+        absl::StrCat("has ", data.size() - offset, " bytes after its record"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CheckpointState> ReadCheckpoint(const std::string& work_dir,

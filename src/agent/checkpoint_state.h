@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "agent/checkpoint_paths.h"
 #include "agora/internal/checkpoint.pb.h"
+#include "google/protobuf/message_lite.h"
 #include "mesos/v1/mesos.pb.h"
 
 namespace agora {
@@ -84,10 +85,18 @@ struct CheckpointState {
 absl::StatusOr<CheckpointState> ReadCheckpoint(const std::string& work_dir,
                                                bool strict);
 
-// One task.updates record as stored: its length (4 bytes, little endian),
-// a CRC-32 of its bytes (4 bytes, little endian), the serialized
-// StatusUpdateRecord.
+// One record as stored: its length (4 bytes, little endian), a CRC-32 of
+// its bytes (4 bytes, little endian), the serialized message. task.updates
+// is a sequence of StatusUpdateRecords; every other message file
+// (slave.info, framework.info, executor.info, task.info) holds exactly one
+// record, so a truncated or altered file never parses as a shorter message.
+std::string EncodeRecord(const google::protobuf::MessageLite& message);
 std::string EncodeUpdateRecord(const agora::internal::StatusUpdateRecord& r);
+
+// `message` from a file written with EncodeRecord; DataLoss when `data` is
+// not exactly one whole record that parses.
+absl::Status DecodeSingleRecord(absl::string_view data,
+                                google::protobuf::MessageLite* message);
 
 // The records of `data`; `valid_bytes` is where the last whole record ends
 // (less than data.size() after a torn final record). DataLoss for a record

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <future>
+#include <map>
 #include <system_error>
 #include <utility>
 
@@ -146,8 +147,21 @@ void CheckpointWriter::WriteBatch(std::vector<Op>& ops) {
   // entries must (new files, renames), both for durable operations only.
   std::set<std::string> data, dirs, unused;
   bool replaces = false;
-  for (Op& op : ops) {
-    if (op.kind == Kind::kRemove) continue;
+  // A file replaced twice in one batch: only the last replace is written
+  // (they share the temporary file); the earlier ones are superseded.
+  std::map<std::string, size_t> last;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].kind == Kind::kAtomic || ops[i].kind == Kind::kLink) {
+      last[ops[i].path] = i;
+    }
+  }
+  auto superseded = [&](size_t i) {
+    auto it = last.find(ops[i].path);
+    return it != last.end() && it->second != i;
+  };
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Op& op = ops[i];
+    if (op.kind == Kind::kRemove || superseded(i)) continue;
     const std::string dir = DirName(op.path);
     op.status = EnsureDirectory(dir, op.sync ? &dirs : &unused);
     if (!op.status.ok()) continue;
@@ -174,8 +188,9 @@ void CheckpointWriter::WriteBatch(std::vector<Op>& ops) {
   // File contents first; with no replace to follow, the entries too.
   if (!replaces) data.insert(dirs.begin(), dirs.end());
   absl::Status flushed = SyncPaths(data);
-  for (Op& op : ops) {
-    if (!op.status.ok() || op.kind == Kind::kRemove) continue;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Op& op = ops[i];
+    if (!op.status.ok() || op.kind == Kind::kRemove || superseded(i)) continue;
     if (!flushed.ok() && op.sync) {
       op.status = flushed;
     } else if (op.kind == Kind::kAtomic || op.kind == Kind::kLink) {
@@ -187,6 +202,9 @@ void CheckpointWriter::WriteBatch(std::vector<Op>& ops) {
     for (Op& op : ops) {
       if (op.status.ok() && op.kind != Kind::kRemove && op.sync) op.status = st;
     }
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (superseded(i)) ops[i].status = ops[last[ops[i].path]].status;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -1,6 +1,7 @@
 #include "agent/checkpointer.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/checkpoint_state.h"
 
 namespace agora {
 namespace {
@@ -16,7 +17,7 @@ constexpr bool kFlushTaskRecords = false;
 
 void Checkpointer::AgentInfo(const mesos::v1::AgentInfo& info) {
   writer_->WriteAtomically(AgentInfoPath(work_dir_, agent_id_),
-                           info.SerializeAsString(), /*sync=*/true);
+                           EncodeRecord(info), /*sync=*/true);
   writer_->Link(agent_id_, LatestAgentPath(work_dir_), /*sync=*/true);
 }
 
@@ -25,17 +26,22 @@ void Checkpointer::ExecutorRun(const mesos::v1::FrameworkInfo& framework,
                                const std::string& container_id) {
   const std::string& fid = framework.id().value();
   const std::string& eid = executor.executor_id().value();
-  writer_->WriteAtomically(FrameworkInfoPath(work_dir_, agent_id_, fid),
-                           framework.SerializeAsString(), kFlushTaskRecords);
+  std::string info = EncodeRecord(framework);
+  std::string& written = framework_infos_[fid];
+  if (written != info) {  // Once per framework, unless it changes.
+    writer_->WriteAtomically(FrameworkInfoPath(work_dir_, agent_id_, fid), info,
+                             kFlushTaskRecords);
+    written = std::move(info);
+  }
   writer_->WriteAtomically(ExecutorInfoPath(work_dir_, agent_id_, fid, eid),
-                           executor.SerializeAsString(), kFlushTaskRecords);
+                           EncodeRecord(executor), kFlushTaskRecords);
   writer_->Link(container_id, LatestRunPath(work_dir_, agent_id_, fid, eid),
                 kFlushTaskRecords);
 }
 
 void Checkpointer::Task(const RunIds& run, const mesos::v1::Task& task) {
   writer_->WriteAtomically(TaskInfoPath(work_dir_, run, task.task_id().value()),
-                           task.SerializeAsString(), kFlushTaskRecords);
+                           EncodeRecord(task), kFlushTaskRecords);
 }
 
 void Checkpointer::Pid(const RunIds& run, pid_t pid, uint64_t start_time) {
@@ -55,6 +61,7 @@ void Checkpointer::RemoveExecutor(const std::string& framework,
 }
 
 void Checkpointer::RemoveFramework(const std::string& framework) {
+  framework_infos_.erase(framework);
   writer_->Remove(FrameworkMetaDir(work_dir_, agent_id_, framework));
 }
 

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "agent/checkpoint_paths.h"
@@ -56,6 +57,8 @@ class Checkpointer {
   const std::string work_dir_;
   CheckpointWriter* const writer_;
   std::string agent_id_;
+  // What framework.info holds, per framework.
+  std::map<std::string, std::string> framework_infos_;
 };
 
 }  // namespace agora

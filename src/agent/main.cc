@@ -91,7 +91,8 @@ DEFINE_string(executor_reregistration_timeout, "2secs",
 DEFINE_string(executor_reregistration_retry_interval, "",
               "How often a restarted agent repeats the reconnect signal "
               "(SIGUSR2) to the command executors it adopted until they "
-              "resubscribe; empty: it signals once.");
+              "resubscribe; empty: half of "
+              "--executor_reregistration_timeout.");
 DEFINE_string(registration_backoff_factor, "1secs",
               "Window of the first (re)registration delay; doubles per "
               "attempt up to 1mins.");

@@ -74,8 +74,8 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& endpoint,
   grpc::ChannelArguments args;
   int max_ms = static_cast<int>(
       std::max<int64_t>(100, absl::ToInt64Milliseconds(max_backoff)));
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_ms);
   return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(),
                                    args);

@@ -29,9 +29,7 @@ class AgentConnection {
   static constexpr absl::Duration kCallDeadline = absl::Seconds(5);
 
   // gRPC's own reconnection backoff of the channel stays within
-  // [100 ms, `max_reconnect_backoff`], so that an executor finds its
-  // restarted agent as soon as it tries, not after a backoff that grew
-  // while the agent was down.
+  // [1 s, `max_reconnect_backoff`]; Reset() starts afresh.
   AgentConnection(const std::string& endpoint,
                   absl::Duration max_reconnect_backoff = absl::Seconds(2));
   ~AgentConnection();  // Cancels the subscription; see WaitIdle().
