@@ -144,11 +144,15 @@ void AddOperatorApi(HttpServer* server, EventLoop* loop, Master* master) {
 
 }  // namespace
 
-void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master) {
+void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master,
+                        const Leadership* leadership) {
   HttpServer::Handler health = [](const httplib::Request&) {
     return HttpResponse{200, "text/plain", ""};
   };
   Route(server, "/health", health);
+  Route(server, "/redirect", [leadership](const httplib::Request&) {
+    return leadership->Redirect();
+  });
 
   auto source = std::make_shared<SnapshotSource>(loop, master);
   HttpServer::Handler state = SnapshotHandler(

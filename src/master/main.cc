@@ -14,6 +14,7 @@
 #include "glog/logging.h"
 #include "master/master_options.h"
 #include "master/master_server.h"
+#include "zookeeper/zookeeper.h"
 
 DEFINE_string(ip, "0.0.0.0", "IP address to listen on");
 DEFINE_int32(port, 5050, "gRPC port to listen on (0 picks a free port)");
@@ -25,9 +26,19 @@ DEFINE_string(
 DEFINE_string(work_dir, "",
               "Directory for the master's persistent state (the registry); "
               "required unless --registry=in_memory");
-DEFINE_string(registry, "local",
-              "Where the registry lives: 'local' (<work_dir>/registry.bin) or "
-              "'in_memory'");
+DEFINE_string(registry, "",
+              "Where the registry lives: 'zookeeper' (under --zk; the "
+              "default when --zk is set), 'local' (<work_dir>/registry.bin; "
+              "the default otherwise) or 'in_memory'");
+DEFINE_string(zk, "",
+              "ZooKeeper URL for leader election and the registry, "
+              "'zk://[user:pass@]host1:port1,host2:port2/path', or "
+              "'file:///path' of a file holding it; unset means a standalone "
+              "master");
+DEFINE_string(zk_session_timeout, "10secs", "ZooKeeper session timeout");
+DEFINE_string(quorum, "",
+              "Accepted for Mesos compatibility and ignored (Agora's "
+              "registry lives in ZooKeeper, not a replicated log)");
 DEFINE_string(allocation_interval, "1secs",
               "Time between allocation runs, e.g. 1secs or 500ms");
 DEFINE_string(agent_ping_timeout, "15secs",
@@ -86,13 +97,30 @@ absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
   options.http_port = FLAGS_http_port;
   options.hostname = FLAGS_hostname;
   options.work_dir = FLAGS_work_dir;
-  if (FLAGS_registry == "local") {
+  if (!FLAGS_zk.empty()) {
+    absl::StatusOr<agora::zk::Url> url = agora::zk::ParseUrl(FLAGS_zk);
+    if (!url.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--zk: ", url.status().message()));
+    }
+    options.zk = *std::move(url);
+    auto session = DurationFlag("zk_session_timeout", FLAGS_zk_session_timeout);
+    if (!session.ok()) return session.status();
+    options.zk_session_timeout = *session;
+  }
+  const std::string registry = !FLAGS_registry.empty()
+                                   ? FLAGS_registry
+                                   : (FLAGS_zk.empty() ? "local" : "zookeeper");
+  if (registry == "local") {
     options.registry = agora::RegistryKind::kLocal;
-  } else if (FLAGS_registry == "in_memory") {
+  } else if (registry == "in_memory") {
     options.registry = agora::RegistryKind::kInMemory;
+  } else if (registry == "zookeeper") {
+    options.registry = agora::RegistryKind::kZooKeeper;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--registry=", FLAGS_registry, ": must be 'local' or 'in_memory'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--registry=", FLAGS_registry,
+                     ": must be 'zookeeper', 'local' or 'in_memory'"));
   }
   auto interval =
       DurationFlag("allocation_interval", FLAGS_allocation_interval);
@@ -168,6 +196,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (!FLAGS_quorum.empty()) {
+    LOG(WARNING) << "--quorum=" << FLAGS_quorum
+                 << " is ignored: Agora keeps its registry in ZooKeeper (with "
+                    "--zk) or a local file, not in a replicated log";
+  }
   absl::StatusOr<agora::MasterOptions> options = OptionsFromFlags();
   if (!options.ok()) {
     std::cerr << "agora-master: " << options.status().message() << std::endl;
@@ -194,9 +227,12 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  LOG(INFO) << "Master " << (*server)->master_id() << " listening on grpc "
-            << options->ip << ":" << (*server)->grpc_port() << ", http "
-            << options->ip << ":" << (*server)->http_port();
+  LOG(INFO) << "Master " << (*server)->master_id()
+            << ((*server)->leadership().leading() ? " (leading)"
+                                                  : " (standby, contending)")
+            << " listening on grpc " << options->ip << ":"
+            << (*server)->grpc_port() << ", http " << options->ip << ":"
+            << (*server)->http_port();
 
   int signal = 0;
   sigwait(&signals, &signal);

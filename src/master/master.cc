@@ -59,7 +59,11 @@ absl::Status Master::Recover() {
   return status;
 }
 
-void Master::Start(const std::string& ip, int grpc_port) {
+void Master::SetRegistryFence(const std::string& znode) {
+  registrar_.SetFence(znode);
+}
+
+void Master::SetAddress(const std::string& ip, int grpc_port) {
   info_.set_id(master_id_);
   in_addr addr{};
   info_.set_ip(::inet_pton(AF_INET, ip.c_str(), &addr) == 1 ? addr.s_addr : 0);
@@ -71,6 +75,10 @@ void Master::Start(const std::string& ip, int grpc_port) {
   address->set_hostname(info_.hostname());
   address->set_ip(ip);
   address->set_port(grpc_port);
+}
+
+void Master::Start() {
+  elected_time_ = loop_->Now();
   allocation_timer_ = loop_->PostAfter(options_.allocation_interval,
                                        [this] { OnAllocationTimer(); });
   if (allocator_.paused()) {
@@ -292,7 +300,8 @@ void Master::RegisterGauges() {
   RegisterClusterGauges();
   metrics_.AddGauge("master/outstanding_offers",
                     [this] { return static_cast<double>(offers_.size()); });
-  metrics_.AddGauge("master/elected", [] { return 1.0; });
+  metrics_.AddGauge("master/elected",
+                    [this] { return elected_time_.has_value() ? 1.0 : 0.0; });
   metrics_.AddGauge("master/uptime_secs", [this] {
     return absl::ToDoubleSeconds(loop_->Now() - start_time_);
   });

@@ -5,7 +5,8 @@
 // convert and post to the master's loop.
 //
 // Thread rule: every method runs on the master's EventLoop thread, except
-// Recover() and Start(), which run before the loop starts, and id().
+// SetAddress() (before the loop starts) and id(). Recover() and Start() run
+// on the loop, or before it starts.
 #ifndef AGORA_MASTER_MASTER_H_
 #define AGORA_MASTER_MASTER_H_
 
@@ -50,12 +51,19 @@ class Master {
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
 
-  // Before the loop starts: reads the registry. Errors as
-  // Registry::Recover() (the master must not start then).
+  // Reads the registry. Errors as Registry::Recover() (the master must not
+  // start then).
   absl::Status Recover();
-  // Before the loop starts: records the bound address (`ip` as advertised,
-  // the gRPC port) and schedules the allocation timer.
-  void Start(const std::string& ip, int grpc_port);
+  // Records the bound address (`ip` as advertised, the gRPC port) in the
+  // MasterInfo. Before the loop starts.
+  void SetAddress(const std::string& ip, int grpc_port);
+  // Once elected (or at once, standalone) and recovered: schedules the
+  // allocation and agent reregistration timers; metric master/elected
+  // becomes 1.
+  void Start();
+  // The election znode every registry write must check (fencing, see
+  // registry.h); before Recover().
+  void SetRegistryFence(const std::string& znode);
   // Closes every framework stream and agent link and cancels all timers.
   void Shutdown();
 
@@ -323,6 +331,7 @@ class Master {
   const std::string master_id_;
   mesos::v1::MasterInfo info_;
   const absl::Time start_time_;
+  std::optional<absl::Time> elected_time_;
 
   Registrar registrar_;
   Allocator allocator_;

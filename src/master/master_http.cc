@@ -26,7 +26,9 @@ std::shared_ptr<const StateSnapshot> Master::Snapshot() {
   state->id = master_id_;
   state->pid = info_.pid();
   state->hostname = info_.hostname();
+  state->info = info_;
   state->start_time = start_time_;
+  state->elected_time = elected_time_.value_or(start_time_);
   state->taken_at = loop_->Now();
   state->agents.reserve(agents_.all().size());
   for (const auto& [id, agent] : agents_.all()) {

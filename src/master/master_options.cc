@@ -31,6 +31,13 @@ absl::Status ValidateMasterOptions(const MasterOptions& options) {
   if (options.heartbeat_interval <= absl::ZeroDuration()) {
     return bad("heartbeat_interval must be positive");
   }
+  if (options.registry == RegistryKind::kZooKeeper && !options.zk.has_value()) {
+    return bad("--registry=zookeeper needs --zk");
+  }
+  if (options.zk.has_value() &&
+      options.zk_session_timeout < absl::Milliseconds(100)) {
+    return bad("--zk_session_timeout must be at least 100ms");
+  }
   if (options.registry == RegistryKind::kLocal && options.work_dir.empty()) {
     return bad("--work_dir is required with --registry=local");
   }

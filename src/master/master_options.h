@@ -13,10 +13,11 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "allocator/allocator.h"
+#include "zookeeper/zookeeper.h"
 
 namespace agora {
 
-enum class RegistryKind { kLocal, kInMemory };
+enum class RegistryKind { kLocal, kInMemory, kZooKeeper };
 
 struct MasterOptions {
   // Where the gRPC (`port`) and HTTP (`http_port`) servers listen; port 0
@@ -29,6 +30,14 @@ struct MasterOptions {
   // --registry and --work_dir: `local` keeps <work_dir>/registry.bin.
   RegistryKind registry = RegistryKind::kLocal;
   std::string work_dir;
+  // --zk: the ZooKeeper group this master contends in; unset means a
+  // standalone master that leads itself (docs/ha.md).
+  std::optional<zk::Url> zk;
+  // --zk_session_timeout.
+  absl::Duration zk_session_timeout = absl::Seconds(10);
+  // How long start-up waits for a first ZooKeeper session before giving up
+  // with an error (the C client retries the servers meanwhile).
+  absl::Duration zk_connect_timeout = absl::Minutes(1);
 
   absl::Duration allocation_interval = absl::Seconds(1);
   absl::Duration agent_ping_timeout = absl::Seconds(15);

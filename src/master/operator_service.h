@@ -9,6 +9,7 @@
 
 #include "agora/v1/service.grpc.pb.h"
 #include "common/event_loop.h"
+#include "master/leadership.h"
 #include "master/master.h"
 
 namespace agora {
@@ -16,7 +17,9 @@ namespace agora {
 class OperatorService final : public agora::v1::Operator::CallbackService {
  public:
   // `loop` and `master` must outlive the gRPC server.
-  OperatorService(EventLoop* loop, Master* master);
+  // Calls reach `master` only while `leadership` says it leads.
+  OperatorService(EventLoop* loop, Master* master,
+                  const Leadership* leadership);
 
   grpc::ServerUnaryReactor* Call(
       grpc::CallbackServerContext* context, const mesos::v1::master::Call* call,
@@ -25,6 +28,7 @@ class OperatorService final : public agora::v1::Operator::CallbackService {
  private:
   EventLoop* const loop_;
   Master* const master_;
+  const Leadership* const leadership_;
 };
 
 }  // namespace agora

@@ -68,6 +68,7 @@ class Registrar {
   const std::map<std::string, absl::Time>& gone() const { return gone_; }
   const internal::Registry& state() const { return state_; }
   std::string Describe() const { return registry_->Describe(); }
+  void SetFence(const std::string& znode) { registry_->SetFence(znode); }
 
  private:
   // Stores `next` and adopts it (rebuilding the indexes) on success.

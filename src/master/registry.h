@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "agora/internal/registry.pb.h"
+#include "zookeeper/zookeeper.h"
 
 namespace agora {
 
@@ -34,6 +35,12 @@ class Registry {
 
   // "in_memory" or "local file <path>", for logs.
   virtual std::string Describe() const = 0;
+
+  // Every later write also checks that the ZooKeeper node `znode` (this
+  // master's election node) exists, and fails without writing otherwise, so
+  // a deposed leader can never write. Back-ends outside ZooKeeper have no
+  // election to fence and ignore it.
+  virtual void SetFence(const std::string& znode) { (void)znode; }
 };
 
 std::unique_ptr<Registry> NewInMemoryRegistry();
@@ -42,6 +49,11 @@ std::unique_ptr<Registry> NewInMemoryRegistry();
 // renamed over `path` (and the directory fsynced), so a crash leaves either
 // the old or the new state, never a mix.
 std::unique_ptr<Registry> NewLocalRegistry(std::string path);
+
+// One znode per record under `root` (<zk path>/registry), every write a
+// multi-op fenced by SetFence()'s znode. `zk` must outlive the registry.
+std::unique_ptr<Registry> NewZooKeeperRegistry(zk::ZooKeeper* zk,
+                                               std::string root);
 
 }  // namespace agora
 
