@@ -142,6 +142,11 @@ void Master::OnAllocationTimer() {
 
 void Master::RunAllocation() {
   if (shut_down_) return;
+  if (lease_check_ != nullptr && !lease_check_()) {
+    LOG(WARNING) << "No allocation: the ZooKeeper session is not confirmed "
+                    "within its timeout";
+    return;
+  }
   std::vector<Allocation> allocations = allocator_.Allocate(loop_->Now());
   std::map<FrameworkId, SchedulerEvent> events;
   for (const Allocation& allocation : allocations) {

@@ -10,6 +10,7 @@
 #ifndef AGORA_MASTER_MASTER_H_
 #define AGORA_MASTER_MASTER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +65,12 @@ class Master {
   // The election znode every registry write must check (fencing, see
   // registry.h); before Recover().
   void SetRegistryFence(const std::string& znode);
+  // Asked before every allocation: false skips it (a leader that cannot
+  // confirm its ZooKeeper session within the session timeout, e.g. after
+  // being frozen, may already be deposed and must not offer).
+  void SetLeaseCheck(std::function<bool()> check) {
+    lease_check_ = std::move(check);
+  }
   // Closes every framework stream and agent link and cancels all timers.
   void Shutdown();
 
@@ -345,6 +352,7 @@ class Master {
   EventLoop::TimerId allocation_timer_ = 0;
   EventLoop::TimerId allocator_recovery_timer_ = 0;
   EventLoop::TimerId reregister_timer_ = 0;
+  std::function<bool()> lease_check_;
   bool allocation_pending_ = false;
   bool shut_down_ = false;
 };

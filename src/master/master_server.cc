@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <utility>
@@ -219,9 +220,26 @@ void MasterServer::OnElected() {
   master_->SetRegistryFence(contender_->znode());
   absl::Status status = master_->Recover();
   if (!status.ok()) return Fatal(status);
+  master_->SetLeaseCheck([this] { return loop_.Now() < lease_until_; });
+  lease_until_ = loop_.Now() + zk_->session_timeout();
+  RenewLease();
   master_->Start();
   leadership_.SetState(Leadership::State::kLeading);
   LOG(INFO) << "Master " << master_->id() << " is the leading master";
+}
+
+void MasterServer::RenewLease() {
+  if (stopping_) return;
+  const absl::Time sent = loop_.Now();
+  zk_->Exists(contender_->znode(), nullptr,
+              [this, sent](absl::StatusOr<std::optional<zk::Stat>> stat) {
+                if (!stat.ok() || !stat->has_value()) return;
+                loop_.Post([this, sent] {
+                  lease_until_ =
+                      std::max(lease_until_, sent + zk_->session_timeout());
+                });
+              });
+  loop_.PostAfter(zk_->session_timeout() / 3, [this] { RenewLease(); });
 }
 
 void MasterServer::Fatal(const absl::Status& status) {

@@ -82,6 +82,10 @@ class MasterServer {
   void OnContenderEvent(zk::MasterContender::Event event,
                         const std::string& why);
   void OnElected();
+  // While leading: confirms the session with a ZooKeeper round trip every
+  // third of the session timeout; the lease runs until the send time of
+  // the last confirmed round trip plus the session timeout.
+  void RenewLease();
   void Fatal(const absl::Status& status);
   zk::MasterRecord SelfRecord() const;
 
@@ -99,6 +103,7 @@ class MasterServer {
   std::unique_ptr<zk::ZooKeeper> zk_;
   std::unique_ptr<zk::ZooKeeperMasterDetector> detector_;
   std::unique_ptr<zk::MasterContender> contender_;  // Loop thread.
+  absl::Time lease_until_ = absl::InfinitePast();   // Loop thread.
   int grpc_port_ = 0;
   int http_port_ = 0;
   bool stopped_ = false;

@@ -18,11 +18,14 @@ void AgoraSchedulerDriver::Process::OnLeader(
                        : std::string("no leading master"));
   leader_ = std::move(leader);
   redirect_.clear();
+  // A new leader starts a new backoff: the first attempt goes at once, as
+  // Mesos's driver registers on detection.
+  backoff_exponent_ = 0;
   if (phase_ == Phase::kClosed) return;
   if (phase_ == Phase::kSubscribing || phase_ == Phase::kSubscribed) {
     HandleStreamEnd(absl::UnavailableError("a new leading master was elected"),
                     "");
-    return;
+    if (phase_ != Phase::kWaitingToRetry) return;
   }
   if (retry_timer_) loop_.Cancel(*retry_timer_);
   retry_timer_.reset();
