@@ -263,7 +263,8 @@ absl::Status ZkEnsemble::WriteConfig(int i) const {
 absl::Status ZkEnsemble::Launch(int i) {
   Server& server = servers_[i];
   // A small heap, the serial collector and the client JIT only: several
-  // JVMs share a 2-core test machine and start faster this way.
+  // JVMs share a 2-core test machine, so each spends little CPU on JIT and
+  // GC threads.
   std::vector<std::string> args = {
       "-Xmx128m",
       "-XX:+UseSerialGC",
