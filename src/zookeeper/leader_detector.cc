@@ -19,8 +19,9 @@ absl::StatusOr<std::unique_ptr<LeaderDetector>> CreateLeaderDetector(
   if (master.empty() || colon == absl::string_view::npos || colon == 0 ||
       !absl::SimpleAtoi(master.substr(colon + 1), &port) || port <= 0 ||
       port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--master='", master, "': expected host:port (for example 127.0.0.1:5050)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--master='", master,
+                     "': expected host:port (for example 127.0.0.1:5050)"));
   }
   return std::make_unique<StandaloneDetector>(std::string(master));
 }
