@@ -60,9 +60,20 @@ absl::StatusOr<std::unique_ptr<MasterServer>> MasterServer::Start(
 
 absl::Status MasterServer::Init(std::unique_ptr<Registry> registry) {
   if (registry == nullptr) {
-    registry = options_.registry == RegistryKind::kInMemory
-                   ? NewInMemoryRegistry()
-                   : NewLocalRegistry(options_.work_dir + "/registry.bin");
+    switch (options_.registry) {
+      case RegistryKind::kInMemory:
+        registry = NewInMemoryRegistry();
+        break;
+      case RegistryKind::kLocal:
+        registry = NewLocalRegistry(options_.work_dir + "/registry.bin");
+        break;
+      case RegistryKind::kZooKeeper:
+        // Built by the election flow from the ZooKeeper session and this
+        // master's election znode (NewZooKeeperRegistry).
+        return absl::InvalidArgumentError(
+            "--registry=zookeeper needs a ZooKeeper registry from the "
+            "master's election (--zk)");
+    }
   }
   master_ = std::make_unique<Master>(options_, &loop_, std::move(registry));
   AGORA_RETURN_IF_ERROR(master_->Recover());

@@ -25,10 +25,11 @@ namespace agora {
 class MasterServer {
  public:
   // Validates `options`, recovers the registry, binds both servers and
-  // starts serving. `registry` replaces the one `options` names (tests);
-  // null means the one from the options. InvalidArgument for bad options,
-  // DataLoss/Unavailable from the registry, Unavailable when a port cannot
-  // be bound.
+  // starts serving. `registry` replaces the one `options` names (tests, and
+  // the ZooKeeper back-end, which needs the election's session); null means
+  // the one from the options (InvalidArgument for kZooKeeper). InvalidArgument
+  // for bad options, DataLoss/Unavailable from the registry, Unavailable when a
+  // port cannot be bound.
   static absl::StatusOr<std::unique_ptr<MasterServer>> Start(
       MasterOptions options, std::unique_ptr<Registry> registry = nullptr);
   ~MasterServer();  // Stop().
