@@ -1,16 +1,22 @@
 // Registry throughput and master-loop latency: a real Master on a real loop
 // thread over the local registry back-end (a file in a fresh temporary
-// directory, fsynced on every write), with <agents> agents registering at
-// once, after <preload> agents were already in the registry.
+// directory, fsynced on every write), with <agents> agents registering,
+// after <preload> agents were already in the registry.
 //
+// Registrations arrive at --rate per second (0: all posted at once), each
+// as its own closure on the master's loop, as the gRPC edge posts them.
 // Reports admissions per second (first message posted to last
 // agent_registered sent), how many registry writes carried them (the
 // Registrar batches what queues up during a write), how long the writes
 // took, and the master loop's latency meanwhile: a probe posts a closure to
 // the loop every millisecond and records how late it ran. A write that ran
-// on the loop would show up as a latency as long as the write.
+// on the loop shows up as a latency as long as the write: --blocking makes
+// every write wait on the loop (what the master did before the registry
+// became asynchronous), for comparison; --in_memory uses the in-memory
+// back-end instead (no I/O: the loop's own work, for the baseline).
 //
-//   agora-registry-bench [--agents=N] [--preload=N] [--dir=PATH]
+//   agora-registry-bench [--agents=N] [--preload=N] [--rate=N] [--blocking]
+//                        [--in_memory] [--dir=PATH]
 #include <stdlib.h>
 
 #include <algorithm>
@@ -96,6 +102,25 @@ class TimedRegistry : public Registry {
   size_t records_ = 0;
 };
 
+// Waits for each write of the back-end it wraps inside Apply(): the write
+// blocks the caller (the master's loop), as synchronous writes did.
+class BlockingRegistry : public Registry {
+ public:
+  explicit BlockingRegistry(std::unique_ptr<Registry> inner)
+      : inner_(std::move(inner)) {}
+  void Recover(RecoverDone done) override { inner_->Recover(std::move(done)); }
+  void Apply(std::vector<RegistryChange> changes, Done done) override {
+    std::promise<absl::Status> written;
+    inner_->Apply(std::move(changes),
+                  [&written](absl::Status s) { written.set_value(s); });
+    done(written.get_future().get());
+  }
+  std::string Describe() const override { return inner_->Describe(); }
+
+ private:
+  const std::unique_ptr<Registry> inner_;
+};
+
 mesos::v1::AgentInfo AgentInfoFor(int i) {
   mesos::v1::AgentInfo info;
   info.set_hostname(absl::StrCat("agent-", i, ".bench.example.org"));
@@ -109,10 +134,10 @@ mesos::v1::AgentInfo AgentInfoFor(int i) {
   return info;
 }
 
-// Writes `count` admitted agents into the registry file at `path`.
-void Preload(const std::string& path, int count) {
+// Writes `count` admitted agents into `registry` (before the master
+// recovers it).
+void Preload(Registry* registry, int count) {
   if (count == 0) return;
-  auto registry = NewLocalRegistry(path);
   std::promise<void> recovered;
   registry->Recover([&](absl::StatusOr<internal::Registry> s) {
     CHECK(s.ok()) << s.status();
@@ -144,15 +169,30 @@ std::string Ms(absl::Duration d) {
   return absl::StrFormat("%.2f ms", absl::ToDoubleMilliseconds(d));
 }
 
-int Run(int agents, int preload, const std::string& dir) {
-  const std::string path = dir + "/registry.bin";
-  Preload(path, preload);
-  auto timed = std::make_unique<TimedRegistry>(NewLocalRegistry(path));
+struct Config {
+  int agents = 2000;
+  int preload = 0;
+  int rate = 2000;  // Registrations per second; 0: all at once.
+  bool blocking = false;
+  bool in_memory = false;
+  std::string dir;
+};
+
+int Run(const Config& config) {
+  const int agents = config.agents;
+  const std::string path = config.dir + "/registry.bin";
+  std::unique_ptr<Registry> local =
+      config.in_memory ? NewInMemoryRegistry() : NewLocalRegistry(path);
+  Preload(local.get(), config.preload);
+  if (config.blocking) {
+    local = std::make_unique<BlockingRegistry>(std::move(local));
+  }
+  auto timed = std::make_unique<TimedRegistry>(std::move(local));
   TimedRegistry* registry = timed.get();
   EventLoop loop("master");
   MasterOptions options;
   options.registry = RegistryKind::kLocal;
-  options.work_dir = dir;
+  options.work_dir = config.dir;
   options.agent_ping_timeout = absl::Minutes(10);  // No pings in the run.
   options.allocation_interval = absl::Seconds(1);
   Master master(options, &loop, std::move(timed));
@@ -160,34 +200,47 @@ int Run(int agents, int preload, const std::string& dir) {
   master.Start("10.0.0.2", 5050);
   loop.Start();
 
-  // The probe: a closure posted every millisecond, and how late it ran.
+  std::atomic<int> registered{0};
+  std::vector<std::shared_ptr<CountingLink>> links;
+  for (int i = 0; i < agents; ++i) {
+    links.push_back(std::make_shared<CountingLink>(i + 1, &registered));
+  }
+  int sent = 0;
+  auto send = [&](int upto) {
+    for (; sent < upto; ++sent) {
+      internal::AgentMessage message;
+      *message.mutable_register_agent()->mutable_agent_info() =
+          AgentInfoFor(sent);
+      std::shared_ptr<CountingLink> link = links[sent];
+      loop.Post(
+          [&master, link, message] { master.OnAgentMessage(link, message); });
+    }
+  };
+
+  // The probe, every millisecond: posts the registrations now due, and a
+  // closure that records how late the loop ran it.
   std::mutex probe_mu;
   std::vector<absl::Duration> lateness;
   std::atomic<bool> probing{true};
   EventLoop probe("probe");
+  const absl::Time start = absl::Now();
   std::function<void()> tick = [&] {
     if (!probing) return;
     const absl::Time posted = absl::Now();
+    if (config.rate > 0) {
+      send(std::min<int>(
+          agents, static_cast<int>(absl::ToDoubleSeconds(posted - start) *
+                                   config.rate)));
+    }
     loop.Post([&, posted] {
       std::lock_guard<std::mutex> lock(probe_mu);
       lateness.push_back(absl::Now() - posted);
     });
     probe.PostAfter(absl::Milliseconds(1), tick);
   };
+  if (config.rate == 0) send(agents);
   probe.Start();
   probe.Post(tick);
-
-  std::atomic<int> registered{0};
-  std::vector<std::shared_ptr<CountingLink>> links;
-  const absl::Time start = absl::Now();
-  for (int i = 0; i < agents; ++i) {
-    auto link = std::make_shared<CountingLink>(i + 1, &registered);
-    links.push_back(link);
-    internal::AgentMessage message;
-    *message.mutable_register_agent()->mutable_agent_info() = AgentInfoFor(i);
-    loop.Post(
-        [&master, link, message] { master.OnAgentMessage(link, message); });
-  }
   while (registered.load() < agents) absl::SleepFor(absl::Microseconds(200));
   const absl::Duration elapsed = absl::Now() - start;
   probing = false;
@@ -199,8 +252,13 @@ int Run(int agents, int preload, const std::string& dir) {
   absl::Duration total_write;
   for (absl::Duration d : writes) total_write += d;
   std::lock_guard<std::mutex> lock(probe_mu);
-  std::cout << "agents " << agents << ", preloaded " << preload
-            << ", registry file " << std::filesystem::file_size(path) / 1024
+  std::cout << "agents " << agents << " at "
+            << (config.rate > 0 ? absl::StrCat(config.rate, "/s")
+                                : std::string("once"))
+            << (config.blocking ? ", writes blocking the loop" : "")
+            << (config.in_memory ? ", in-memory registry" : "")
+            << ", preloaded " << config.preload << ", registry file "
+            << (config.in_memory ? 0 : std::filesystem::file_size(path) / 1024)
             << " KiB at the end\n"
             << "  admissions/s "
             << absl::StrFormat("%.0f", agents / absl::ToDoubleSeconds(elapsed))
@@ -228,33 +286,39 @@ int Run(int agents, int preload, const std::string& dir) {
 int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_minloglevel = 2;  // The master logs every admission at INFO.
-  int agents = 2000;
-  int preload = 0;
-  std::string dir;
+  agora::Config config;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
-    auto value = [&](absl::string_view flag) -> std::optional<std::string> {
-      if (!absl::ConsumePrefix(&arg, flag)) return std::nullopt;
-      return std::string(arg);
-    };
-    if (auto v = value("--agents=")) {
-      CHECK(absl::SimpleAtoi(*v, &agents));
-    } else if (auto p = value("--preload=")) {
-      CHECK(absl::SimpleAtoi(*p, &preload));
-    } else if (auto d = value("--dir=")) {
-      dir = *d;
+    bool ok = true;
+    if (absl::ConsumePrefix(&arg, "--agents=")) {
+      ok = absl::SimpleAtoi(arg, &config.agents);
+    } else if (absl::ConsumePrefix(&arg, "--preload=")) {
+      ok = absl::SimpleAtoi(arg, &config.preload);
+    } else if (absl::ConsumePrefix(&arg, "--rate=")) {
+      ok = absl::SimpleAtoi(arg, &config.rate);
+    } else if (arg == "--blocking") {
+      config.blocking = true;
+    } else if (arg == "--in_memory") {
+      config.in_memory = true;
+    } else if (absl::ConsumePrefix(&arg, "--dir=")) {
+      config.dir = std::string(arg);
     } else {
+      ok = false;
+    }
+    if (!ok) {
       std::cerr << "usage: " << argv[0]
-                << " [--agents=N] [--preload=N] [--dir=PATH]\n";
+                << " [--agents=N] [--preload=N] [--rate=N] [--blocking]"
+                   " [--in_memory]"
+                   " [--dir=PATH]\n";
       return 2;
     }
   }
-  if (dir.empty()) {
+  if (config.dir.empty()) {
     std::string tmpl =
         (std::filesystem::temp_directory_path() / "registry-bench-XXXXXX")
             .string();
     CHECK(::mkdtemp(tmpl.data()) != nullptr);
-    dir = tmpl;
+    config.dir = tmpl;
   }
-  return agora::Run(agents, preload, dir);
+  return agora::Run(config);
 }

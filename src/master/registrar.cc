@@ -230,7 +230,6 @@ void Registrar::MaybeWrite() {
   }
   const uint64_t write = ++write_;
   writing_ = true;
-  in_flight_ = ops.size();
   written_ = std::move(ops);
   overlay_ = batch.TakeOverlay();
   std::vector<RegistryChange> changes = batch.Changes(*overlay_);
@@ -262,7 +261,6 @@ void Registrar::OnWritten(uint64_t write, absl::Status status) {
   writing_ = false;
   if (status.ok()) Commit(*overlay_);
   overlay_.reset();
-  in_flight_ = 0;
   Complete(std::move(written_), status);
   MaybeWrite();
 }
@@ -277,15 +275,21 @@ void Registrar::OnStoreTimeout(uint64_t write) {
       absl::FormatDuration(options_.store_timeout), " (", Describe(), ")")));
 }
 
+// Each completion is a closure of its own, in order: a large batch does not
+// hold the loop for all of its operations' follow-up work at once. An
+// operation stays pending until its completion runs.
 void Registrar::Complete(std::vector<Written> ops, const absl::Status& status) {
-  for (const Written& written : ops) {
-    auto it = pending_agents_.find(written.op.agent_id);
-    if (it != pending_agents_.end() && --it->second == 0) {
-      pending_agents_.erase(it);
-    }
-  }
+  std::weak_ptr<Registrar*> weak = self_;
   for (Written& written : ops) {
-    written.op.done(written.refused.ok() ? status : written.refused);
+    absl::Status result = written.refused.ok() ? status : written.refused;
+    loop_->Post([weak, op = std::move(written.op), result] {
+      std::shared_ptr<Registrar*> self = weak.lock();
+      if (self == nullptr) return;
+      auto& pending = (*self)->pending_agents_;
+      auto it = pending.find(op.agent_id);
+      if (it != pending.end() && --it->second == 0) pending.erase(it);
+      op.done(result);
+    });
   }
 }
 

@@ -16,7 +16,9 @@
 // handler runs; the master's default logs and exits non-zero.
 //
 // Thread rule: master loop only, except RecoverNow() (before the loop
-// runs). `done` always runs on the loop, never inside the call that took it.
+// runs). `done` always runs on the loop, never inside the call that took it,
+// each in a closure of its own (in operation order), so that a large batch
+// does not hold the loop for all its follow-up work at once.
 #ifndef AGORA_MASTER_REGISTRAR_H_
 #define AGORA_MASTER_REGISTRAR_H_
 
@@ -97,10 +99,9 @@ class Registrar {
   PruneList SelectForPruning(absl::Time now, absl::Duration max_age,
                              size_t max_count) const;
 
-  // True while an operation on the agent is queued or being written.
+  // True while an operation on the agent is queued, being written, or
+  // waiting for its completion to run.
   bool IsPending(const std::string& agent_id) const;
-  // Operations queued or being written.
-  size_t pending_operations() const { return queue_.size() + in_flight_; }
 
   // The committed state.
   const std::map<std::string, mesos::v1::AgentInfo>& agents() const {
@@ -165,7 +166,6 @@ class Registrar {
   // The write in flight: its number, operations, changes and timer.
   uint64_t write_ = 0;
   bool writing_ = false;
-  size_t in_flight_ = 0;
   std::vector<Written> written_;
   std::unique_ptr<Overlay> overlay_;
   EventLoop::TimerId store_timer_ = 0;

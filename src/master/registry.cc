@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/event_loop.h"
 #include "common/file_util.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 
 namespace agora {
@@ -40,38 +41,17 @@ absl::Status ParseAgentRecord(const RegistryChange& change, Record* out) {
   return absl::OkStatus();
 }
 
-// Replaces (or with nullopt removes) `id` in `records`; returns the change
-// that restores the previous value.
-template <typename Record>
-RegistryChange Swap(std::map<std::string, Record>* records,
-                    const RegistryChange& change, std::optional<Record> next) {
-  RegistryChange undo{change.kind, change.agent_id, std::nullopt};
-  auto it = records->find(change.agent_id);
-  if (it != records->end()) {
-    undo.record = it->second.SerializeAsString();
-    if (next.has_value()) {
-      it->second = *std::move(next);
-    } else {
-      records->erase(it);
-    }
-  } else if (next.has_value()) {
-    records->emplace(change.agent_id, *std::move(next));
+// Appends field `field` (a length-delimited message) holding `bytes`, as
+// protobuf encodes a repeated message field.
+void AppendField(int field, const std::string& bytes, std::string* out) {
+  out->push_back(static_cast<char>((field << 3) | 2));  // Fields 1..15.
+  uint64_t size = bytes.size();
+  while (size >= 0x80) {
+    out->push_back(static_cast<char>((size & 0x7f) | 0x80));
+    size >>= 7;
   }
-  return undo;
-}
-
-// Entries of `records` ordered by (time, id): Mesos's registry lists them
-// in the order they were added, and pruning drops the oldest first.
-template <typename Record, typename Repeated>
-void AddByTime(const std::map<std::string, Record>& records, Repeated* out) {
-  std::vector<const Record*> sorted;
-  sorted.reserve(records.size());
-  for (const auto& [id, record] : records) sorted.push_back(&record);
-  std::stable_sort(
-      sorted.begin(), sorted.end(), [](const Record* a, const Record* b) {
-        return a->timestamp().nanoseconds() < b->timestamp().nanoseconds();
-      });
-  for (const Record* record : sorted) *out->Add() = *record;
+  out->push_back(static_cast<char>(size));
+  out->append(bytes);
 }
 
 class InMemoryRegistry : public Registry {
@@ -144,8 +124,7 @@ class LocalRegistry : public Registry {
   absl::Status Write(const std::vector<RegistryChange>& changes) {
     absl::StatusOr<std::vector<RegistryChange>> undo = records_.Apply(changes);
     if (!undo.ok()) return undo.status();
-    absl::Status written =
-        WriteFileAtomically(path_, records_.ToRegistry().SerializeAsString());
+    absl::Status written = WriteFileAtomically(path_, records_.Serialize());
     if (written.ok()) return written;
     // The undo holds records this copy serialized: it always applies.
     CHECK(records_.Apply(*undo).ok());
@@ -178,19 +157,69 @@ size_t Registry::ChangeBytes(const RegistryChange& change) const {
   return change.Name().size() + (change.record ? change.record->size() : 0);
 }
 
+namespace {
+
+// `records` ordered by (time, id): Mesos's registry lists them in the order
+// they were added, and pruning drops the oldest first.
+template <typename Record>
+std::vector<const Record*> ByTime(
+    const std::map<std::string, Record>& records) {
+  std::vector<const Record*> sorted;
+  sorted.reserve(records.size());
+  for (const auto& [id, record] : records) sorted.push_back(&record);
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const Record* a, const Record* b) { return a->time_ns < b->time_ns; });
+  return sorted;
+}
+
+// Parses `change`'s record; its time (unreachable, gone) in `time_ns`.
+absl::Status CheckRecord(const RegistryChange& change,
+                         RegistryState::Roles* roles, int64_t* time_ns) {
+  switch (change.kind) {
+    case RecordKind::kAgent: {
+      RegistryState::Agent agent;
+      return ParseAgentRecord(change, &agent);
+    }
+    case RecordKind::kUnreachable: {
+      RegistryState::UnreachableAgent agent;
+      AGORA_RETURN_IF_ERROR(ParseAgentRecord(change, &agent));
+      *time_ns = agent.timestamp().nanoseconds();
+      return absl::OkStatus();
+    }
+    case RecordKind::kGone: {
+      RegistryState::GoneAgent agent;
+      AGORA_RETURN_IF_ERROR(ParseAgentRecord(change, &agent));
+      *time_ns = agent.timestamp().nanoseconds();
+      return absl::OkStatus();
+    }
+    case RecordKind::kRoles:
+      if (!roles->ParseFromString(*change.record)) {
+        return absl::InvalidArgumentError(
+            "registry: record 'roles' does not parse");
+      }
+      return absl::OkStatus();
+  }
+  return absl::InternalError("registry: unknown record kind");
+}
+
+}  // namespace
+
 absl::Status RegistryRecords::Load(const RegistryState& state) {
   *this = RegistryRecords();
   for (const RegistryState::Agent& agent : state.agents()) {
     if (IdOf(agent).empty()) {
       return absl::InvalidArgumentError("an admitted agent has no id");
     }
-    agents_[IdOf(agent)] = agent;
+    agents_[IdOf(agent)] = Record{agent.SerializeAsString(), 0};
   }
   for (const RegistryState::UnreachableAgent& agent : state.unreachable()) {
-    unreachable_[IdOf(agent)] = agent;
+    unreachable_[IdOf(agent)] =
+        Record{agent.SerializeAsString(), agent.timestamp().nanoseconds()};
   }
   for (const RegistryState::GoneAgent& agent : state.gone()) {
-    gone_[IdOf(agent)] = agent;
+    gone_[IdOf(agent)] =
+        Record{agent.SerializeAsString(), agent.timestamp().nanoseconds()};
   }
   *roles_.mutable_weights() = state.weights();
   *roles_.mutable_quota_configs() = state.quota_configs();
@@ -200,70 +229,61 @@ absl::Status RegistryRecords::Load(const RegistryState& state) {
 absl::StatusOr<std::vector<RegistryChange>> RegistryRecords::Apply(
     const std::vector<RegistryChange>& changes) {
   // Every record parses before anything changes.
-  struct Parsed {
-    std::optional<RegistryState::Agent> agent;
-    std::optional<RegistryState::UnreachableAgent> unreachable;
-    std::optional<RegistryState::GoneAgent> gone;
-    RegistryState::Roles roles;
-  };
-  std::vector<Parsed> parsed(changes.size());
+  std::vector<int64_t> times(changes.size(), 0);
+  std::vector<RegistryState::Roles> roles(changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
-    const RegistryChange& change = changes[i];
-    if (!change.record.has_value()) continue;
-    absl::Status status;
-    switch (change.kind) {
-      case RecordKind::kAgent:
-        status = ParseAgentRecord(change, &parsed[i].agent.emplace());
-        break;
-      case RecordKind::kUnreachable:
-        status = ParseAgentRecord(change, &parsed[i].unreachable.emplace());
-        break;
-      case RecordKind::kGone:
-        status = ParseAgentRecord(change, &parsed[i].gone.emplace());
-        break;
-      case RecordKind::kRoles:
-        if (!parsed[i].roles.ParseFromString(*change.record)) {
-          status = absl::InvalidArgumentError(
-              "registry: record 'roles' does not parse");
-        }
-        break;
-    }
-    if (!status.ok()) return status;
+    if (!changes[i].record.has_value()) continue;
+    AGORA_RETURN_IF_ERROR(CheckRecord(changes[i], &roles[i], &times[i]));
   }
   std::vector<RegistryChange> undo;
   undo.reserve(changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
     const RegistryChange& change = changes[i];
-    switch (change.kind) {
-      case RecordKind::kAgent:
-        undo.push_back(Swap(&agents_, change, std::move(parsed[i].agent)));
-        break;
-      case RecordKind::kUnreachable:
-        undo.push_back(
-            Swap(&unreachable_, change, std::move(parsed[i].unreachable)));
-        break;
-      case RecordKind::kGone:
-        undo.push_back(Swap(&gone_, change, std::move(parsed[i].gone)));
-        break;
-      case RecordKind::kRoles:
-        undo.push_back({RecordKind::kRoles, "", roles_.SerializeAsString()});
-        roles_ = std::move(parsed[i].roles);  // Removal clears it.
-        break;
+    if (change.kind == RecordKind::kRoles) {
+      undo.push_back({RecordKind::kRoles, "", roles_.SerializeAsString()});
+      roles_ = std::move(roles[i]);  // Removal clears it.
+      continue;
     }
+    std::map<std::string, Record>* records =
+        change.kind == RecordKind::kAgent         ? &agents_
+        : change.kind == RecordKind::kUnreachable ? &unreachable_
+                                                  : &gone_;
+    RegistryChange previous{change.kind, change.agent_id, std::nullopt};
+    auto it = records->find(change.agent_id);
+    if (it != records->end()) {
+      previous.record = std::move(it->second.bytes);
+      records->erase(it);
+    }
+    if (change.record.has_value()) {
+      (*records)[change.agent_id] = Record{*change.record, times[i]};
+    }
+    undo.push_back(std::move(previous));
   }
   std::reverse(undo.begin(), undo.end());
   return undo;
 }
 
 internal::Registry RegistryRecords::ToRegistry() const {
-  internal::Registry state;
-  state.mutable_agents()->Reserve(static_cast<int>(agents_.size()));
-  for (const auto& [id, agent] : agents_) *state.add_agents() = agent;
-  AddByTime(unreachable_, state.mutable_unreachable());
-  AddByTime(gone_, state.mutable_gone());
-  *state.mutable_weights() = roles_.weights();
-  *state.mutable_quota_configs() = roles_.quota_configs();
+  RegistryState state;
+  CHECK(state.ParseFromString(Serialize()));  // Each record was checked.
   return state;
+}
+
+std::string RegistryRecords::Serialize() const {
+  std::string out;
+  for (const auto& [id, record] : agents_) AppendField(1, record.bytes, &out);
+  for (const Record* record : ByTime(unreachable_)) {
+    AppendField(2, record->bytes, &out);
+  }
+  for (const Record* record : ByTime(gone_))
+    AppendField(3, record->bytes, &out);
+  for (const auto& weight : roles_.weights()) {
+    AppendField(6, weight.SerializeAsString(), &out);
+  }
+  for (const auto& quota : roles_.quota_configs()) {
+    AppendField(11, quota.SerializeAsString(), &out);
+  }
+  return out;
 }
 
 std::unique_ptr<Registry> NewInMemoryRegistry() {

@@ -97,11 +97,21 @@ class RegistryRecords {
 
   // The state: agents by id, unreachable and gone agents by (time, id).
   internal::Registry ToRegistry() const;
+  // ToRegistry() serialized, built by concatenating the stored records
+  // (no copy or parse of each: the local back-end writes the whole state
+  // on every write).
+  std::string Serialize() const;
 
  private:
-  std::map<std::string, internal::Registry::Agent> agents_;
-  std::map<std::string, internal::Registry::UnreachableAgent> unreachable_;
-  std::map<std::string, internal::Registry::GoneAgent> gone_;
+  struct Record {
+    std::string bytes;    // The serialized record.
+    int64_t time_ns = 0;  // Unreachable and gone records: their time.
+  };
+
+  // By agent id.
+  std::map<std::string, Record> agents_;
+  std::map<std::string, Record> unreachable_;
+  std::map<std::string, Record> gone_;
   internal::Registry::Roles roles_;
 };
 

@@ -205,6 +205,42 @@ TEST(RegistryTest, RolesRecordHoldsWeightsAndQuotas) {
   EXPECT_EQ(state->quota_configs(0).guarantees().at("cpus"), 1);
 }
 
+TEST(RegistryRecordsTest, TheFileIsTheRegistryMessage) {
+  RegistryRecords records;
+  internal::Registry::Roles roles;
+  auto* weight = roles.add_weights();
+  weight->set_role("ads");
+  weight->set_weight(2);
+  auto* quota = roles.add_quota_configs();
+  quota->set_role("eng");
+  (*quota->mutable_limits())["cpus"] = 4;
+  ASSERT_TRUE(records
+                  .Apply({PutAgent("S1"),
+                          PutAgent("S0"),
+                          PutGone("S7", 9),
+                          PutGone("S5", 3),
+                          {RecordKind::kRoles, "", roles.SerializeAsString()}})
+                  .ok());
+  internal::Registry parsed;
+  ASSERT_TRUE(parsed.ParseFromString(records.Serialize()));
+  EXPECT_EQ(AgentIds(parsed), (std::vector<std::string>{"S0", "S1"}));
+  ASSERT_EQ(parsed.gone_size(), 2);
+  EXPECT_EQ(parsed.gone(0).id().value(), "S5");
+  ASSERT_EQ(parsed.weights_size(), 1);
+  EXPECT_EQ(parsed.weights(0).role(), "ads");
+  ASSERT_EQ(parsed.quota_configs_size(), 1);
+  EXPECT_EQ(parsed.quota_configs(0).limits().at("cpus"), 4);
+  // Loading the parsed state gives the same records back.
+  RegistryRecords loaded;
+  ASSERT_TRUE(loaded.Load(parsed).ok());
+  EXPECT_EQ(loaded.Serialize(), records.Serialize());
+  // Undo restores what was there.
+  auto undo = records.Apply({Remove(RecordKind::kAgent, "S0"), PutAgent("S2")});
+  ASSERT_TRUE(undo.ok());
+  ASSERT_TRUE(records.Apply(*undo).ok());
+  EXPECT_EQ(records.Serialize(), loaded.Serialize());
+}
+
 TEST(RegistryTest, RecordNamesAreTheZooKeeperLayout) {
   EXPECT_EQ(PutAgent("S1").Name(), "agents/S1");
   EXPECT_EQ(Remove(RecordKind::kUnreachable, "S1").Name(), "unreachable/S1");
