@@ -80,6 +80,25 @@ std::optional<T> RunOnLoop(EventLoop* loop, std::function<T()> fn,
   return future.get();
 }
 
+// Runs `start` on `loop`, giving it a callback that delivers the result
+// (from the loop, at once or later, at most once); returns the result, or
+// nullopt when it did not come within `timeout` (the caller answers 503).
+template <typename T>
+std::optional<T> AwaitOnLoop(EventLoop* loop,
+                             std::function<void(std::function<void(T)>)> start,
+                             absl::Duration timeout = absl::Seconds(10)) {
+  auto promise = std::make_shared<std::promise<T>>();
+  std::future<T> future = promise->get_future();
+  loop->Post([promise, start = std::move(start)] {
+    start([promise](T result) { promise->set_value(std::move(result)); });
+  });
+  if (future.wait_for(absl::ToChronoNanoseconds(timeout)) !=
+      std::future_status::ready) {
+    return std::nullopt;
+  }
+  return future.get();
+}
+
 }  // namespace agora
 
 #endif  // AGORA_COMMON_HTTP_SERVER_H_

@@ -24,8 +24,8 @@ DEFINE_string(
     "If set, the bound ports are written here (\"grpc=N\\nhttp=N\\n\") "
     "once both servers listen");
 DEFINE_string(work_dir, "",
-              "Directory for the master's persistent state (the registry); "
-              "required unless --registry=in_memory");
+              "Directory for the master's persistent state (the registry), "
+              "created if missing; required with --registry=local");
 DEFINE_string(registry, "",
               "Where the registry lives: 'zookeeper' (under --zk; the "
               "default when --zk is set), 'local' (<work_dir>/registry.bin; "
@@ -39,6 +39,18 @@ DEFINE_string(zk_session_timeout, "10secs", "ZooKeeper session timeout");
 DEFINE_string(quorum, "",
               "Accepted for Mesos compatibility and ignored (Agora's "
               "registry lives in ZooKeeper, not a replicated log)");
+DEFINE_string(registry_store_timeout, "20secs",
+              "Time a registry write may take; a write that takes longer "
+              "makes the master exit");
+DEFINE_string(registry_gc_interval, "15mins",
+              "How often unreachable and gone agents are pruned from the "
+              "registry");
+DEFINE_string(registry_max_agent_age, "2weeks",
+              "Longest time an unreachable or gone agent is kept in the "
+              "registry");
+DEFINE_int64(registry_max_agent_count, 102400,
+             "Most unreachable (and, separately, gone) agents kept in the "
+             "registry; the oldest go first");
 DEFINE_string(allocation_interval, "1secs",
               "Time between allocation runs, e.g. 1secs or 500ms");
 DEFINE_string(agent_ping_timeout, "15secs",
@@ -90,6 +102,28 @@ absl::StatusOr<absl::Duration> DurationFlag(const char* name,
   return d;
 }
 
+absl::Status ApplyRegistryFlags(agora::MasterOptions* options) {
+  auto store =
+      DurationFlag("registry_store_timeout", FLAGS_registry_store_timeout);
+  if (!store.ok()) return store.status();
+  auto gc = DurationFlag("registry_gc_interval", FLAGS_registry_gc_interval);
+  if (!gc.ok()) return gc.status();
+  auto age =
+      DurationFlag("registry_max_agent_age", FLAGS_registry_max_agent_age);
+  if (!age.ok()) return age.status();
+  if (FLAGS_registry_max_agent_count < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--registry_max_agent_count=", FLAGS_registry_max_agent_count,
+        ": must not be negative"));
+  }
+  options->registry_store_timeout = *store;
+  options->registry_gc_interval = *gc;
+  options->registry_max_agent_age = *age;
+  options->registry_max_agent_count =
+      static_cast<size_t>(FLAGS_registry_max_agent_count);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
   agora::MasterOptions options;
   options.ip = FLAGS_ip;
@@ -122,6 +156,7 @@ absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
         absl::StrCat("--registry=", FLAGS_registry,
                      ": must be 'zookeeper', 'local' or 'in_memory'"));
   }
+  if (absl::Status s = ApplyRegistryFlags(&options); !s.ok()) return s;
   auto interval =
       DurationFlag("allocation_interval", FLAGS_allocation_interval);
   if (!interval.ok()) return interval.status();

@@ -4,6 +4,7 @@
 #define AGORA_MASTER_MASTER_OPTIONS_H_
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -17,7 +18,12 @@
 
 namespace agora {
 
+// --registry. kZooKeeper needs --zk: the master builds that back-end
+// (zookeeper_registry.h) once elected, fenced by its election znode.
 enum class RegistryKind { kLocal, kInMemory, kZooKeeper };
+
+// The --registry value naming `kind` ("local", "in_memory", "zookeeper").
+const char* RegistryKindName(RegistryKind kind);
 
 struct MasterOptions {
   // Where the gRPC (`port`) and HTTP (`http_port`) servers listen; port 0
@@ -38,6 +44,19 @@ struct MasterOptions {
   // How long start-up waits for a first ZooKeeper session before giving up
   // with an error (the C client retries the servers meanwhile).
   absl::Duration zk_connect_timeout = absl::Minutes(1);
+  // A registry write not done within this is fatal
+  // (--registry_store_timeout).
+  absl::Duration registry_store_timeout = absl::Seconds(20);
+  // Unreachable and gone agents are pruned from the registry every
+  // --registry_gc_interval: those older than --registry_max_agent_age, and
+  // the oldest beyond --registry_max_agent_count in each list.
+  absl::Duration registry_gc_interval = absl::Minutes(15);
+  absl::Duration registry_max_agent_age = absl::Hours(14 * 24);
+  size_t registry_max_agent_count = 102400;
+  // Runs on the master's loop when a registry write missed
+  // registry_store_timeout. Null: log the error and exit(1), Mesos's rule
+  // (tests inject their own).
+  std::function<void(const absl::Status&)> on_registry_store_timeout;
 
   absl::Duration allocation_interval = absl::Seconds(1);
   absl::Duration agent_ping_timeout = absl::Seconds(15);
@@ -78,8 +97,8 @@ struct MasterOptions {
 };
 
 // InvalidArgument naming the first bad field: non-positive intervals or
-// timeouts, max_agent_ping_timeouts < 1, a missing work_dir with the local
-// registry, ports out of range.
+// timeouts (registry ones included), max_agent_ping_timeouts < 1, a missing
+// work_dir with the local registry, ports out of range.
 absl::Status ValidateMasterOptions(const MasterOptions& options);
 
 // The allocator flags in their text form, as main.cc gets them.

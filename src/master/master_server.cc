@@ -13,6 +13,7 @@
 #include "common/status_macros.h"
 #include "glog/logging.h"
 #include "master/http_endpoints.h"
+#include "master/zookeeper_registry.h"
 
 namespace agora {
 namespace {
@@ -57,6 +58,9 @@ absl::StatusOr<std::unique_ptr<MasterServer>> MasterServer::Start(
     FatalHandler on_fatal) {
   AGORA_RETURN_IF_ERROR(ValidateMasterOptions(options));
   if (options.hostname.empty()) options.hostname = LocalHostname();
+  if (on_fatal != nullptr && options.on_registry_store_timeout == nullptr) {
+    options.on_registry_store_timeout = on_fatal;
+  }
   std::unique_ptr<MasterServer> server(
       new MasterServer(std::move(options), std::move(on_fatal)));
   absl::Status status = server->Init(std::move(registry));
@@ -71,7 +75,13 @@ absl::Status MasterServer::Init(std::unique_ptr<Registry> registry) {
         zk_, zk::NewZooKeeper(*options_.zk, options_.zk_session_timeout));
     AGORA_RETURN_IF_ERROR(WaitForSession());
   }
-  if (registry == nullptr) registry = NewRegistry();
+  // The ZooKeeper back-end exists only once elected (UseRegistry in
+  // OnElected): its writes are fenced by the election znode.
+  if (registry == nullptr && options_.registry != RegistryKind::kZooKeeper) {
+    registry = options_.registry == RegistryKind::kInMemory
+                   ? NewInMemoryRegistry()
+                   : NewLocalRegistry(options_.work_dir + "/registry.bin");
+  }
   master_ = std::make_unique<Master>(options_, &loop_, std::move(registry));
   if (!options_.zk.has_value()) {
     // Standalone: this master leads itself from the start.
@@ -89,18 +99,6 @@ absl::Status MasterServer::Init(std::unique_ptr<Registry> registry) {
   loop_.Start();
   JoinGroup();
   return absl::OkStatus();
-}
-
-std::unique_ptr<Registry> MasterServer::NewRegistry() {
-  switch (options_.registry) {
-    case RegistryKind::kInMemory:
-      return NewInMemoryRegistry();
-    case RegistryKind::kLocal:
-      return NewLocalRegistry(options_.work_dir + "/registry.bin");
-    case RegistryKind::kZooKeeper:
-      return NewZooKeeperRegistry(zk_.get(), options_.zk->path + "/registry");
-  }
-  return nullptr;
 }
 
 absl::Status MasterServer::BindServers() {
@@ -161,15 +159,15 @@ absl::Status MasterServer::WaitForSession() {
 
 void MasterServer::JoinGroup() {
   zk_->OnSessionEvent([this](zk::SessionState state) {
-    loop_.Post([state, this] {
+    loop_.Post([state] {
       LOG(INFO) << "ZooKeeper session is " << zk::SessionStateName(state);
     });
   });
-  detector_ = std::make_unique<zk::ZooKeeperMasterDetector>(zk_.get(),
-                                                            options_.zk->path);
-  detector_->Watch([this](std::optional<zk::MasterRecord> leader) {
-    leadership_.SetLeader(leader);
-    loop_.Post([this, leader] {
+  loop_.Post([this] {
+    detector_ = std::make_unique<zk::ZooKeeperMasterDetector>(
+        zk_.get(), options_.zk->path, &loop_);
+    detector_->Watch([this](std::optional<zk::MasterRecord> leader) {
+      leadership_.SetLeader(leader);
       if (leader.has_value()) {
         LOG(INFO) << "The leading master is " << leader->id << " at "
                   << leader->GrpcAddress();
@@ -177,17 +175,17 @@ void MasterServer::JoinGroup() {
         LOG(INFO) << "No leading master is known";
       }
     });
+    Contend();
   });
-  loop_.Post([this] { Contend(); });
 }
 
 void MasterServer::Contend() {
   if (stopping_) return;
-  contender_ =
-      std::make_unique<zk::MasterContender>(zk_.get(), options_.zk->path);
+  contender_ = std::make_unique<zk::MasterContender>(zk_.get(),
+                                                     options_.zk->path, &loop_);
   contender_->Contend(SelfRecord(), [this](zk::MasterContender::Event event,
                                            const std::string& why) {
-    loop_.Post([this, event, why] { OnContenderEvent(event, why); });
+    OnContenderEvent(event, why);
   });
   LOG(INFO) << "Master " << master_->id() << " contending in "
             << options_.zk->ToString();
@@ -206,10 +204,10 @@ void MasterServer::OnContenderEvent(zk::MasterContender::Event event,
         absl::UnavailableError(absl::StrCat("lost leadership (", why, ")")));
   }
   // A standby that lost its place (its session expired) contends again on
-  // the new session.
+  // the new session; the old contender is replaced there, not destroyed
+  // inside its own callback.
   LOG(WARNING) << "Master " << master_->id() << " lost its place in the "
                << "group (" << why << "); contending again";
-  contender_.reset();
   loop_.PostAfter(absl::Seconds(1), [this] { Contend(); });
 }
 
@@ -217,15 +215,26 @@ void MasterServer::OnElected() {
   LOG(INFO) << "Master " << master_->id()
             << " elected as the leading master; recovering the registry";
   leadership_.SetState(Leadership::State::kRecovering);
-  master_->SetRegistryFence(contender_->znode());
-  absl::Status status = master_->Recover();
-  if (!status.ok()) return Fatal(status);
-  master_->SetLeaseCheck([this] { return loop_.Now() < lease_until_; });
-  lease_until_ = loop_.Now() + zk_->session_timeout();
-  RenewLease();
-  master_->Start();
-  leadership_.SetState(Leadership::State::kLeading);
-  LOG(INFO) << "Master " << master_->id() << " is the leading master";
+  if (options_.registry == RegistryKind::kZooKeeper) {
+    master_->UseRegistry(NewZooKeeperRegistry(zk_.get(), options_.zk->path,
+                                              contender_->znode()));
+  }
+  master_->Recover([this](absl::Status status) {
+    if (stopping_ || leadership_.state() != Leadership::State::kRecovering) {
+      return;
+    }
+    if (!status.ok()) {
+      return Fatal(absl::Status(
+          status.code(),
+          absl::StrCat("registry recovery failed: ", status.message())));
+    }
+    master_->SetLeaseCheck([this] { return loop_.Now() < lease_until_; });
+    lease_until_ = loop_.Now() + zk_->session_timeout();
+    RenewLease();
+    master_->Start();
+    leadership_.SetState(Leadership::State::kLeading);
+    LOG(INFO) << "Master " << master_->id() << " is the leading master";
+  });
 }
 
 void MasterServer::RenewLease() {
@@ -271,11 +280,13 @@ void MasterServer::Stop() {
   if (stopped_) return;
   stopped_ = true;
   stopping_ = true;
-  if (contender_ != nullptr || detector_ != nullptr) {
+  if (zk_ != nullptr) {
     // Leave the group first: with the session closed our znode vanishes at
     // once and a standby takes over without waiting for the timeout.
     RunOnLoop<bool>(&loop_, [this] {
       if (contender_ != nullptr) contender_->Withdraw();
+      contender_.reset();
+      detector_.reset();
       return true;
     });
   }

@@ -20,10 +20,12 @@ grpc::ServerUnaryReactor* OperatorService::Call(
   }
   Master* master = master_;
   loop_->Post([master, reactor, response, call = *call] {
-    absl::StatusOr<mesos::v1::master::Response> result =
-        master->HandleOperatorCall(call);
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
+    master->HandleOperatorCall(
+        call, [reactor,
+               response](absl::StatusOr<mesos::v1::master::Response> result) {
+          if (result.ok()) *response = *std::move(result);
+          reactor->Finish(ToGrpcStatus(result.status()));
+        });
   });
   return reactor;
 }

@@ -1,7 +1,8 @@
 // OperatorService: the gRPC edge of the operator API
 // (agora.v1.Operator/Call over mesos.v1.master.Call/Response). Each call is
-// posted to the master's loop and answered from there with the Response or
-// the error status Master::HandleOperatorCall() gives.
+// posted to the master's loop and answered from there, when
+// Master::HandleOperatorCall() completes (after a registry write for calls
+// that change state), with the Response or the error status.
 //
 // Thread rule: handlers run on gRPC threads and only post to the loop.
 #ifndef AGORA_MASTER_OPERATOR_SERVICE_H_
