@@ -245,16 +245,18 @@ absl::StatusOr<std::string> MakeRoot() {
   return tmpl;
 }
 
-absl::Status Main() {
-  int signal = FLAGS_signal == "KILL"   ? SIGKILL
-               : FLAGS_signal == "TERM" ? SIGTERM
-                                        : 0;
-  if (signal == 0) return absl::InvalidArgumentError("--signal: KILL or TERM");
-  AGORA_ASSIGN_OR_RETURN(absl::Duration session,
-                         ParseDuration(FLAGS_zk_session_timeout));
-  AGORA_ASSIGN_OR_RETURN(absl::Duration decline_for,
-                         ParseDuration(FLAGS_decline_for));
-  AGORA_ASSIGN_OR_RETURN(std::string root, MakeRoot());
+void PrintSample(int run, const Sample& s) {
+  std::cout << FLAGS_agents << "\t" << FLAGS_signal << "\t"
+            << FLAGS_zk_session_timeout << "\t" << run << "\t"
+            << Seconds(s.leader) << "\t" << Seconds(s.resubscribed) << "\t"
+            << Seconds(s.agents) << "\t" << Seconds(s.offer) << "\t" << s.lost
+            << "\t" << s.unregistered << std::endl;
+}
+
+// Everything under `root`: the ensemble, the cluster, the framework, the
+// runs.
+absl::Status Measure(const std::string& root, int signal,
+                     absl::Duration session, absl::Duration decline_for) {
   AGORA_ASSIGN_OR_RETURN(std::unique_ptr<ZkEnsemble> zk,
                          ZkEnsemble::Start(3, root + "/zk"));
   LocalCluster::Options options;
@@ -273,22 +275,30 @@ absl::Status Main() {
   driver.start();
   Bench bench(zk.get(), cluster.get(), &framework, signal, session);
   absl::Status status;
-  for (int run = 1; run <= FLAGS_runs && status.ok(); ++run) {
-    absl::StatusOr<Sample> s = bench.Run();
-    if (!s.ok()) {
-      status = s.status();
+  for (int run = 1; run <= FLAGS_runs; ++run) {
+    absl::StatusOr<Sample> sample = bench.Run();
+    if (!sample.ok()) {
+      status = sample.status();
       break;
     }
-    std::cout << FLAGS_agents << "\t" << FLAGS_signal << "\t"
-              << FLAGS_zk_session_timeout << "\t" << run << "\t"
-              << Seconds(s->leader) << "\t" << Seconds(s->resubscribed) << "\t"
-              << Seconds(s->agents) << "\t" << Seconds(s->offer) << "\t"
-              << s->lost << "\t" << s->unregistered << std::endl;
+    PrintSample(run, *sample);
   }
   driver.stop();
   driver.join();
-  cluster.reset();
-  zk.reset();
+  return status;
+}
+
+absl::Status Main() {
+  int signal = FLAGS_signal == "KILL"   ? SIGKILL
+               : FLAGS_signal == "TERM" ? SIGTERM
+                                        : 0;
+  if (signal == 0) return absl::InvalidArgumentError("--signal: KILL or TERM");
+  AGORA_ASSIGN_OR_RETURN(absl::Duration session,
+                         ParseDuration(FLAGS_zk_session_timeout));
+  AGORA_ASSIGN_OR_RETURN(absl::Duration decline_for,
+                         ParseDuration(FLAGS_decline_for));
+  AGORA_ASSIGN_OR_RETURN(std::string root, MakeRoot());
+  absl::Status status = Measure(root, signal, session, decline_for);
   if (std::getenv("AGORA_KEEP_TEST_DIRS") == nullptr) {
     std::string cmd = "rm -rf '" + root + "'";
     (void)std::system(cmd.c_str());
