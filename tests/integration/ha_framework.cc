@@ -54,8 +54,8 @@ void LongTaskFramework::disconnected(SchedulerDriver*) {
 void LongTaskFramework::resourceOffers(
     SchedulerDriver* driver, const std::vector<mesos::v1::Offer>& offers) {
   absl::Time now = absl::Now();
-  mesos::v1::Filters one_second;
-  one_second.set_refuse_seconds(1);
+  mesos::v1::Filters filters;
+  filters.set_refuse_seconds(absl::ToDoubleSeconds(decline_for_));
   for (const mesos::v1::Offer& offer : offers) {
     bool launch;
     {
@@ -64,9 +64,9 @@ void LongTaskFramework::resourceOffers(
       launch = agents_with_task_.insert(offer.agent_id().value()).second;
     }
     if (launch) {
-      driver->launchTasks(offer.id(), {LongTask(offer)}, one_second);
+      driver->launchTasks(offer.id(), {LongTask(offer)}, filters);
     } else {
-      driver->declineOffer(offer.id(), one_second);
+      driver->declineOffer(offer.id(), filters);
     }
   }
 }

@@ -1,8 +1,9 @@
 // LongTaskFramework: the framework of the failover scenarios and of
 // bench/ha_failover.sh. It checkpoints, has a long failover timeout, runs
 // one long `sleep` task on each agent (launched from the agent's first
-// offer) and declines every other offer for one second, so that offers keep
-// flowing. It records what it saw with the time it saw it.
+// offer) and declines every other offer for `decline_for` (one second by
+// default, so that offers keep flowing). It records what it saw with the
+// time it saw it.
 //
 // Thread rule: the callbacks run on the driver's thread; every accessor is
 // thread-safe (one mutex).
@@ -28,6 +29,9 @@ class LongTaskFramework : public Scheduler {
   // Name "ha-long-tasks", current user, checkpoint, failover timeout of a
   // week.
   static mesos::v1::FrameworkInfo Info();
+
+  explicit LongTaskFramework(absl::Duration decline_for = absl::Seconds(1))
+      : decline_for_(decline_for) {}
 
   void registered(SchedulerDriver* driver,
                   const mesos::v1::FrameworkID& framework_id,
@@ -74,6 +78,7 @@ class LongTaskFramework : public Scheduler {
     mesos::v1::TaskStatus status;
   };
 
+  const absl::Duration decline_for_;
   mutable absl::Mutex mu_;
   std::string framework_id_ ABSL_GUARDED_BY(mu_);
   int registrations_ ABSL_GUARDED_BY(mu_) = 0;
