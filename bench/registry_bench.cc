@@ -197,7 +197,8 @@ int Run(const Config& config) {
   options.allocation_interval = absl::Seconds(1);
   Master master(options, &loop, std::move(timed));
   CHECK(master.Recover().ok());
-  master.Start("10.0.0.2", 5050);
+  master.SetAddress("10.0.0.2", 5050);
+  master.Start();
   loop.Start();
 
   std::atomic<int> registered{0};

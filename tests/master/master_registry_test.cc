@@ -64,7 +64,8 @@ class MasterRegistryTest : public ::testing::Test {
     registry_ = held.get();
     master_ = std::make_unique<Master>(options, &loop_, std::move(held));
     ASSERT_TRUE(master_->Recover().ok());
-    master_->Start("10.0.0.2", 5050);
+    master_->SetAddress("10.0.0.2", 5050);
+    master_->Start();
     loop_.RunUntilIdle();
   }
 
