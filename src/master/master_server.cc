@@ -181,8 +181,13 @@ void MasterServer::JoinGroup() {
 
 void MasterServer::Contend() {
   if (stopping_) return;
-  contender_ = std::make_unique<zk::MasterContender>(zk_.get(),
-                                                     options_.zk->path, &loop_);
+  // One contender for the process: contending again after kLost lets it
+  // clean up a member it may still own (a session that outlived a long
+  // disconnection).
+  if (contender_ == nullptr) {
+    contender_ = std::make_unique<zk::MasterContender>(
+        zk_.get(), options_.zk->path, &loop_);
+  }
   contender_->Contend(SelfRecord(), [this](zk::MasterContender::Event event,
                                            const std::string& why) {
     OnContenderEvent(event, why);
@@ -203,9 +208,8 @@ void MasterServer::OnContenderEvent(zk::MasterContender::Event event,
     return Fatal(
         absl::UnavailableError(absl::StrCat("lost leadership (", why, ")")));
   }
-  // A standby that lost its place (its session expired) contends again on
-  // the new session; the old contender is replaced there, not destroyed
-  // inside its own callback.
+  // A standby that lost its place (its session expired, or looked expired)
+  // contends again.
   LOG(WARNING) << "Master " << master_->id() << " lost its place in the "
                << "group (" << why << "); contending again";
   loop_.PostAfter(absl::Seconds(1), [this] { Contend(); });
