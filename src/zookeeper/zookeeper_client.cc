@@ -446,7 +446,7 @@ void CZooKeeper::OnHandleEvent(uint64_t generation, int state) {
       Report(SessionState::kConnecting);
     } else if (state == ZOO_EXPIRED_SESSION_STATE ||
                state == ZOO_AUTH_FAILED_STATE) {
-      LOG(WARNING) << "ZooKeeper session " << std::hex << session_id_.load()
+      LOG(WARNING) << "ZooKeeper session 0x" << std::hex << session_id_.load()
                    << std::dec << " to " << url_.ToString()
                    << (state == ZOO_AUTH_FAILED_STATE ? " failed authentication"
                                                       : " expired")
