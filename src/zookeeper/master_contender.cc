@@ -137,7 +137,9 @@ void MasterContender::Impl::Start(uint64_t epoch, std::string data,
   cb_ = std::move(cb);
   listing_ = list_again_ = watch_armed_ = false;
   backoff_ = kMinBackoff;
-  SetZnode("");
+  // Contending again while still a member: the old member must not linger.
+  std::string previous = SetZnode("");
+  if (!previous.empty()) zk_->Delete(previous, -1, [](absl::Status) {});
   CreateGroup();
 }
 
