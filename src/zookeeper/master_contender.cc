@@ -9,6 +9,7 @@
 #include <mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "zookeeper/group_members.h"
@@ -107,7 +108,7 @@ class MasterContender::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<uint64_t> epoch_{0};
 
   mutable std::mutex mu_;
-  std::string znode_;  // Guarded by mu_; read by znode() from any thread.
+  std::string znode_ ABSL_GUARDED_BY(mu_);  // znode() reads it anywhere.
 
   // Loop state.
   Phase phase_ = Phase::kIdle;
@@ -137,7 +138,9 @@ void MasterContender::Impl::Start(uint64_t epoch, std::string data,
   cb_ = std::move(cb);
   listing_ = list_again_ = watch_armed_ = false;
   backoff_ = kMinBackoff;
-  SetZnode("");
+  // Contending again while still a member: the old member must not linger.
+  std::string previous = SetZnode("");
+  if (!previous.empty()) zk_->Delete(previous, -1, [](absl::Status) {});
   CreateGroup();
 }
 

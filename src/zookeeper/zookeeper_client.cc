@@ -10,11 +10,9 @@
 // dispatch loop and opens a new one (a new session). Watch callbacks are
 // kept in a registry keyed by id (the C watcher context is the id, never a
 // pointer), so a watch the C client drops with its handle leaks nothing.
-// The C client's header, by its own directory: "zookeeper/zookeeper.h" is
-// ours.
-#include <zookeeper.h>
-
+// The C-side pieces (callbacks, error codes) are in c_client.{h,cc}.
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -23,123 +21,27 @@
 #include <shared_mutex>
 #include <utility>
 
-#include "absl/strings/ascii.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/event_loop.h"
 #include "glog/logging.h"
+#include "zookeeper/c_client.h"
 #include "zookeeper/zookeeper.h"
 
 namespace agora {
 namespace zk {
 namespace {
 
-absl::Status ErrorFromRc(int rc, absl::string_view what) {
-  std::string message = absl::StrCat(what, ": ", zerror(rc));
-  switch (rc) {
-    case ZNONODE:
-      return absl::NotFoundError(message);
-    case ZNODEEXISTS:
-      return absl::AlreadyExistsError(message);
-    case ZBADVERSION:
-    case ZNOTEMPTY:
-    case ZNOCHILDRENFOREPHEMERALS:
-      return absl::FailedPreconditionError(message);
-    case ZCONNECTIONLOSS:
-    case ZOPERATIONTIMEOUT:
-    case ZSESSIONEXPIRED:
-    case ZCLOSING:
-    case ZINVALIDSTATE:
-    case ZSESSIONMOVED:
-    case ZTHROTTLEDOP:
-      return absl::UnavailableError(message);
-    case ZBADARGUMENTS:
-    case ZINVALIDACL:
-      return absl::InvalidArgumentError(message);
-    case ZNOAUTH:
-      return absl::PermissionDeniedError(message);
-    case ZAUTHFAILED:
-      return absl::UnauthenticatedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
+using internal::Call;
+using internal::CallSink;
+using internal::ErrorFromRc;
+using internal::HandleContext;
+using internal::MultiCall;
+using internal::TypedCall;
 
-Stat StatFromC(const ::Stat* s) {
-  Stat stat;
-  if (s == nullptr) return stat;
-  stat.czxid = s->czxid;
-  stat.mzxid = s->mzxid;
-  stat.version = s->version;
-  stat.cversion = s->cversion;
-  stat.ephemeral_owner = s->ephemeralOwner;
-  stat.data_length = s->dataLength;
-  stat.num_children = s->numChildren;
-  return stat;
-}
-
-int CreateMode(int flags) {
-  const bool ephemeral = (flags & kEphemeral) != 0;
-  if ((flags & kSequence) != 0) {
-    return ephemeral ? ZOO_EPHEMERAL_SEQUENTIAL : ZOO_PERSISTENT_SEQUENTIAL;
-  }
-  return ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT;
-}
-
-// The C client's own log lines (WARN and ERROR only) go to glog, at most one
-// a second: a client that cannot reach its servers logs every attempt.
-void LogToGlog(const char* message) {
-  static std::mutex mu;
-  static absl::Time last = absl::InfinitePast();
-  static int suppressed = 0;
-  std::lock_guard<std::mutex> lock(mu);
-  absl::Time now = absl::Now();
-  if (now - last < absl::Seconds(1)) {
-    ++suppressed;
-    return;
-  }
-  absl::string_view line = absl::StripTrailingAsciiWhitespace(message);
-  LOG(WARNING) << "zookeeper client: " << line
-               << (suppressed > 0
-                       ? absl::StrCat(" (", suppressed, " lines suppressed)")
-                       : "");
-  last = now;
-  suppressed = 0;
-}
-
-class CZooKeeper;
-
-// The context of one C handle; outlives the handle.
-struct HandleContext {
-  CZooKeeper* client;
-  uint64_t generation;
-};
-
-// The context of one asynchronous call; the completion frees it.
-struct Call {
-  CZooKeeper* client;
-  std::string what;
-  uint64_t watch_id = 0;  // The watch the call sets, if any.
-  virtual ~Call() = default;
-  // Answers the caller with `status` (the call failed).
-  virtual void Fail(absl::Status status) = 0;
-};
-
-template <typename T>
-struct TypedCall : Call {
-  std::function<void(T)> done;
-  void Fail(absl::Status status) override;
-};
-
-struct MultiCall : TypedCall<absl::Status> {
-  std::vector<Op> ops;
-  std::vector<zoo_op_t> c_ops;
-  std::vector<zoo_op_result_t> results;
-  std::vector<std::string> created_paths;  // Buffers for create ops.
-};
-
-class CZooKeeper final : public ZooKeeper {
+class CZooKeeper final : public ZooKeeper, public CallSink {
  public:
   CZooKeeper(Url url, absl::Duration session_timeout);
   ~CZooKeeper() override;
@@ -169,11 +71,12 @@ class CZooKeeper final : public ZooKeeper {
   void Sync(const std::string& path, Done done) override;
   void Close() override;
 
-  // From the C client's threads.
-  void Dispatch(std::function<void()> fn);
-  void OnHandleEvent(uint64_t generation, int state);
-  void FireWatch(uint64_t id);
-  void ForgetWatch(uint64_t id);
+  // CallSink, from the C client's threads.
+  void Dispatch(std::function<void()> fn) override;
+  void OnHandleEvent(uint64_t generation, int state, int64_t session_id,
+                     int timeout_ms) override;
+  void FireWatch(uint64_t id) override;
+  void ForgetWatch(uint64_t id) override;
 
  private:
   // Opens a new handle (a new session). On the dispatch loop, or in Start().
@@ -215,124 +118,7 @@ class CZooKeeper final : public ZooKeeper {
   ::ACL_vector creator_acl_;
 };
 
-template <typename T>
-void TypedCall<T>::Fail(absl::Status status) {
-  client->Dispatch([done = std::move(done), status] { done(T(status)); });
-}
-
 // ------------------------------------------------------ C callbacks --
-
-CZooKeeper* ClientOf(zhandle_t* zh) {
-  return static_cast<HandleContext*>(const_cast<void*>(zoo_get_context(zh)))
-      ->client;
-}
-
-void SessionWatcher(zhandle_t*, int type, int state, const char*,
-                    void* context) {
-  if (type != ZOO_SESSION_EVENT) return;
-  auto* handle = static_cast<HandleContext*>(context);
-  handle->client->OnHandleEvent(handle->generation, state);
-}
-
-void CallWatcher(zhandle_t* zh, int type, int, const char*, void* context) {
-  // Session events reach every watcher; the session watcher handles them.
-  if (type == ZOO_SESSION_EVENT) return;
-  ClientOf(zh)->FireWatch(reinterpret_cast<uintptr_t>(context));
-}
-
-void* WatchContext(uint64_t id) {
-  return reinterpret_cast<void*>(static_cast<uintptr_t>(id));
-}
-
-template <typename T>
-TypedCall<T>* Take(const void* data) {
-  return static_cast<TypedCall<T>*>(const_cast<void*>(data));
-}
-
-void OnCreated(int rc, const char* value, const void* data) {
-  std::unique_ptr<TypedCall<absl::StatusOr<std::string>>> call(
-      Take<absl::StatusOr<std::string>>(data));
-  if (rc != ZOK) return call->Fail(ErrorFromRc(rc, call->what));
-  call->client->Dispatch([done = std::move(call->done),
-                          path = std::string(value)] { done(path); });
-}
-
-void OnDone(int rc, const void* data) {
-  std::unique_ptr<TypedCall<absl::Status>> call(Take<absl::Status>(data));
-  if (rc != ZOK) return call->Fail(ErrorFromRc(rc, call->what));
-  call->client->Dispatch(
-      [done = std::move(call->done)] { done(absl::OkStatus()); });
-}
-
-void OnSynced(int rc, const char*, const void* data) { OnDone(rc, data); }
-
-void OnData(int rc, const char* value, int value_len, const ::Stat* stat,
-            const void* data) {
-  using T = absl::StatusOr<std::pair<std::string, Stat>>;
-  std::unique_ptr<TypedCall<T>> call(Take<T>(data));
-  if (rc != ZOK) return call->Fail(ErrorFromRc(rc, call->what));
-  std::string bytes;
-  if (value != nullptr && value_len > 0) bytes.assign(value, value_len);
-  call->client->Dispatch(
-      [done = std::move(call->done),
-       result = std::make_pair(std::move(bytes), StatFromC(stat))] {
-        done(result);
-      });
-}
-
-void OnChildren(int rc, const ::String_vector* strings, const void* data) {
-  using T = absl::StatusOr<std::vector<std::string>>;
-  std::unique_ptr<TypedCall<T>> call(Take<T>(data));
-  if (rc != ZOK) {
-    // The C client sets the watch only on success.
-    call->client->ForgetWatch(call->watch_id);
-    return call->Fail(ErrorFromRc(rc, call->what));
-  }
-  std::vector<std::string> names;
-  for (int i = 0; strings != nullptr && i < strings->count; ++i) {
-    names.emplace_back(strings->data[i]);
-  }
-  call->client->Dispatch([done = std::move(call->done),
-                          names = std::move(names)] { done(names); });
-}
-
-void OnExists(int rc, const ::Stat* stat, const void* data) {
-  using T = absl::StatusOr<std::optional<Stat>>;
-  std::unique_ptr<TypedCall<T>> call(Take<T>(data));
-  if (rc != ZOK && rc != ZNONODE) {
-    call->client->ForgetWatch(call->watch_id);
-    return call->Fail(ErrorFromRc(rc, call->what));
-  }
-  std::optional<Stat> result;
-  if (rc == ZOK) result = StatFromC(stat);
-  call->client->Dispatch(
-      [done = std::move(call->done), result] { done(result); });
-}
-
-void OnMulti(int rc, const void* data) {
-  std::unique_ptr<MultiCall> call(
-      static_cast<MultiCall*>(const_cast<void*>(data)));
-  if (rc == ZOK) {
-    call->client->Dispatch(
-        [done = std::move(call->done)] { done(absl::OkStatus()); });
-    return;
-  }
-  // The failing op carries its own error; the others are ZOK (rolled back)
-  // or ZRUNTIMEINCONSISTENCY (not tried).
-  for (size_t i = 0; i < call->results.size(); ++i) {
-    int err = call->results[i].err;
-    if (err == ZOK || err == ZRUNTIMEINCONSISTENCY) continue;
-    const Op& op = call->ops[i];
-    static constexpr const char* kNames[] = {"create", "delete", "set",
-                                             "check"};
-    return call->Fail(ErrorFromRc(
-        err,
-        absl::StrCat("multi op ", i, " of ", call->ops.size(), ": ",
-                     kNames[static_cast<int>(op.kind)], " '", op.path, "'")));
-  }
-  call->Fail(ErrorFromRc(rc, call->what));
-}
-
 // ------------------------------------------------------------ client --
 
 CZooKeeper::CZooKeeper(Url url, absl::Duration session_timeout)
@@ -364,11 +150,12 @@ absl::Status CZooKeeper::Start() {
 
 absl::Status CZooKeeper::Open() {
   auto context = std::make_unique<HandleContext>();
-  context->client = this;
+  context->sink = this;
   context->generation = generation_.fetch_add(1) + 1;
-  zhandle_t* zh = zookeeper_init2(url_.ConnectString().c_str(), SessionWatcher,
-                                  requested_timeout_ms_, nullptr, context.get(),
-                                  ZOO_NO_LOG_CLIENTENV, LogToGlog);
+  zhandle_t* zh =
+      zookeeper_init2(url_.ConnectString().c_str(), internal::SessionWatcher,
+                      requested_timeout_ms_, nullptr, context.get(),
+                      ZOO_NO_LOG_CLIENTENV, internal::LogToGlog);
   if (zh == nullptr) {
     int error = errno;
     return absl::InvalidArgumentError(
@@ -430,23 +217,20 @@ void CZooKeeper::Dispatch(std::function<void()> fn) {
   });
 }
 
-void CZooKeeper::OnHandleEvent(uint64_t generation, int state) {
-  dispatch_.Post([this, generation, state] {
+void CZooKeeper::OnHandleEvent(uint64_t generation, int state,
+                               int64_t session_id, int timeout_ms) {
+  dispatch_.Post([this, generation, state, session_id, timeout_ms] {
     if (generation != generation_.load() || quiet_) return;
     if (state == ZOO_CONNECTED_STATE) {
-      {
-        std::shared_lock<std::shared_mutex> lock(handle_mu_);
-        if (zh_ == nullptr) return;
-        session_id_ = zoo_client_id(zh_)->client_id;
-        timeout_ms_ = zoo_recv_timeout(zh_);
-      }
+      session_id_ = session_id;
+      timeout_ms_ = timeout_ms;
       Report(SessionState::kConnected);
     } else if (state == ZOO_CONNECTING_STATE ||
                state == ZOO_ASSOCIATING_STATE) {
       Report(SessionState::kConnecting);
     } else if (state == ZOO_EXPIRED_SESSION_STATE ||
                state == ZOO_AUTH_FAILED_STATE) {
-      LOG(WARNING) << "ZooKeeper session " << std::hex << session_id_.load()
+      LOG(WARNING) << "ZooKeeper session 0x" << std::hex << session_id_.load()
                    << std::dec << " to " << url_.ToString()
                    << (state == ZOO_AUTH_FAILED_STATE ? " failed authentication"
                                                       : " expired")
@@ -526,7 +310,7 @@ void CZooKeeper::Create(const std::string& path, const std::string& data,
                         int flags,
                         std::function<void(absl::StatusOr<std::string>)> done) {
   auto call = std::make_unique<TypedCall<absl::StatusOr<std::string>>>();
-  call->client = this;
+  call->sink = this;
   call->what = absl::StrCat("create '", path, "'");
   call->done = std::move(done);
   size_t bytes = RequestBytes(Op::Create(path, data, flags));
@@ -541,8 +325,8 @@ void CZooKeeper::Create(const std::string& path, const std::string& data,
   }
   Submit(std::move(call), [&](zhandle_t* zh, Call* c) {
     return zoo_acreate(zh, path.c_str(), data.data(),
-                       static_cast<int>(data.size()), Acl(), CreateMode(flags),
-                       OnCreated, c);
+                       static_cast<int>(data.size()), Acl(),
+                       internal::CreateMode(flags), internal::OnCreated, c);
   });
 }
 
@@ -587,11 +371,11 @@ void CZooKeeper::CreateRecursive(const std::string& path, Done done) {
 
 void CZooKeeper::Delete(const std::string& path, int32_t version, Done done) {
   auto call = std::make_unique<TypedCall<absl::Status>>();
-  call->client = this;
+  call->sink = this;
   call->what = absl::StrCat("delete '", path, "'");
   call->done = std::move(done);
   Submit(std::move(call), [&](zhandle_t* zh, Call* c) {
-    return zoo_adelete(zh, path.c_str(), version, OnDone, c);
+    return zoo_adelete(zh, path.c_str(), version, internal::OnDone, c);
   });
 }
 
@@ -600,11 +384,11 @@ void CZooKeeper::Get(
     std::function<void(absl::StatusOr<std::pair<std::string, Stat>>)> done) {
   auto call = std::make_unique<
       TypedCall<absl::StatusOr<std::pair<std::string, Stat>>>>();
-  call->client = this;
+  call->sink = this;
   call->what = absl::StrCat("get '", path, "'");
   call->done = std::move(done);
   Submit(std::move(call), [&](zhandle_t* zh, Call* c) {
-    return zoo_aget(zh, path.c_str(), 0, OnData, c);
+    return zoo_aget(zh, path.c_str(), 0, internal::OnData, c);
   });
 }
 
@@ -613,14 +397,14 @@ void CZooKeeper::GetChildren(
     std::function<void(absl::StatusOr<std::vector<std::string>>)> done) {
   auto call =
       std::make_unique<TypedCall<absl::StatusOr<std::vector<std::string>>>>();
-  call->client = this;
+  call->sink = this;
   call->what = absl::StrCat("get children of '", path, "'");
   call->done = std::move(done);
   call->watch_id = AddWatch(std::move(watcher));
   Submit(std::move(call), [&](zhandle_t* zh, Call* c) {
-    return zoo_awget_children(zh, path.c_str(),
-                              c->watch_id != 0 ? CallWatcher : nullptr,
-                              WatchContext(c->watch_id), OnChildren, c);
+    return zoo_awget_children(
+        zh, path.c_str(), c->watch_id != 0 ? internal::CallWatcher : nullptr,
+        internal::WatchContext(c->watch_id), internal::OnChildren, c);
   });
 }
 
@@ -629,20 +413,20 @@ void CZooKeeper::Exists(
     std::function<void(absl::StatusOr<std::optional<Stat>>)> done) {
   auto call =
       std::make_unique<TypedCall<absl::StatusOr<std::optional<Stat>>>>();
-  call->client = this;
+  call->sink = this;
   call->what = absl::StrCat("exists '", path, "'");
   call->done = std::move(done);
   call->watch_id = AddWatch(std::move(watcher));
   Submit(std::move(call), [&](zhandle_t* zh, Call* c) {
-    return zoo_awexists(zh, path.c_str(),
-                        c->watch_id != 0 ? CallWatcher : nullptr,
-                        WatchContext(c->watch_id), OnExists, c);
+    return zoo_awexists(
+        zh, path.c_str(), c->watch_id != 0 ? internal::CallWatcher : nullptr,
+        internal::WatchContext(c->watch_id), internal::OnExists, c);
   });
 }
 
 void CZooKeeper::Multi(std::vector<Op> ops, Done done) {
   auto call = std::make_unique<MultiCall>();
-  call->client = this;
+  call->sink = this;
   call->what = absl::StrCat("multi of ", ops.size(), " ops");
   call->done = std::move(done);
   size_t bytes = RequestBytes(ops);
@@ -666,7 +450,7 @@ void CZooKeeper::Multi(std::vector<Op> ops, Done done) {
         buffer.assign(op.path.size() + 16, '\0');
         zoo_create_op_init(c_op, op.path.c_str(), op.data.data(),
                            static_cast<int>(op.data.size()), Acl(),
-                           CreateMode(op.flags), buffer.data(),
+                           internal::CreateMode(op.flags), buffer.data(),
                            static_cast<int>(buffer.size()));
         break;
       }
@@ -685,17 +469,17 @@ void CZooKeeper::Multi(std::vector<Op> ops, Done done) {
   MultiCall* raw = call.get();
   Submit(std::move(call), [raw, n](zhandle_t* zh, Call*) {
     return zoo_amulti(zh, static_cast<int>(n), raw->c_ops.data(),
-                      raw->results.data(), OnMulti, raw);
+                      raw->results.data(), internal::OnMulti, raw);
   });
 }
 
 void CZooKeeper::Sync(const std::string& path, Done done) {
   auto call = std::make_unique<TypedCall<absl::Status>>();
-  call->client = this;
+  call->sink = this;
   call->what = absl::StrCat("sync '", path, "'");
   call->done = std::move(done);
   Submit(std::move(call), [&](zhandle_t* zh, Call* c) {
-    return zoo_async(zh, path.c_str(), OnSynced, c);
+    return zoo_async(zh, path.c_str(), internal::OnSynced, c);
   });
 }
 

@@ -186,6 +186,21 @@ TEST_F(MasterContenderTest,
   EXPECT_THAT(e1.events[1].second, HasSubstr("whole session timeout"));
 }
 
+TEST_F(MasterContenderTest, ContendingAgainReplacesTheMember) {
+  FakeZooKeeper zk1(&server_);
+  MasterContender c1(&zk1, kGroup, &loop_);
+  ContenderEvents first, second;
+  c1.Contend(Record(1), first.Callback());
+  Settle();
+  c1.Contend(Record(1), second.Callback());
+  Settle();
+  // The old member deleted first (cversion 2), then the new one.
+  EXPECT_THAT(server_.NodeChildren(kGroup),
+              ElementsAre("json.info_0000000002"));
+  EXPECT_THAT(first.kinds(), ElementsAre(Event::kElected));
+  EXPECT_THAT(second.kinds(), ElementsAre(Event::kElected));
+}
+
 TEST_F(MasterContenderTest, WithdrawDeletesTheZnodeAndStopsReporting) {
   FakeZooKeeper zk1(&server_), zk2(&server_);
   MasterContender c1(&zk1, kGroup, &loop_), c2(&zk2, kGroup, &loop_);
