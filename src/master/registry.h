@@ -69,7 +69,7 @@ class Registry {
 
   // What one Apply() may carry, counted with ChangeBytes(): the Registrar
   // batches queued operations up to this and refuses an operation that
-  // alone exceeds it.
+  // alone exceeds it. A back-end wrapping another must forward both.
   virtual size_t max_apply_bytes() const {
     return std::numeric_limits<size_t>::max();
   }
