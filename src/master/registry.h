@@ -55,8 +55,9 @@ class Registry {
 
   // Reads the whole stored state (empty when nothing was stored yet) and
   // hands it to `done`. DataLoss naming the file or record when something
-  // stored does not parse; Unavailable when it cannot be read. Called once,
-  // before any Apply().
+  // stored does not parse; Unavailable when it cannot be read. Called
+  // before any Apply(), and again only when no Apply() is outstanding (it
+  // reloads).
   virtual void Recover(RecoverDone done) = 0;
 
   // Makes `changes` durable, all or none, then calls `done` with OK or the

@@ -209,7 +209,10 @@ class Recovery : public std::enable_shared_from_this<Recovery> {
     }
     std::lock_guard<std::mutex> lock(shared_->mu);
     if (shared_->closed) return;
-    if (state.ok()) shared_->existing = std::move(names);
+    if (state.ok()) {
+      shared_->existing = std::move(names);
+      shared_->uncertain.clear();
+    }
     done_(std::move(state));
   }
 
