@@ -13,10 +13,13 @@
 // on the loop shows up as a latency as long as the write: --blocking makes
 // every write wait on the loop (what the master did before the registry
 // became asynchronous), for comparison; --in_memory uses the in-memory
-// back-end instead (no I/O: the loop's own work, for the baseline).
+// back-end instead (no I/O: the loop's own work, for the baseline);
+// --zk=zk://host:port/path uses the ZooKeeper back-end on a real server
+// (the bench creates its own election znode under the path as the fence,
+// as an elected master has; the registry's znodes are deleted first).
 //
 //   agora-registry-bench [--agents=N] [--preload=N] [--rate=N] [--blocking]
-//                        [--in_memory] [--dir=PATH]
+//                        [--in_memory] [--zk=URL] [--dir=PATH]
 #include <stdlib.h>
 
 #include <algorithm>
@@ -42,6 +45,8 @@
 #include "glog/logging.h"
 #include "master/master.h"
 #include "master/registry.h"
+#include "master/zookeeper_registry.h"
+#include "zookeeper/zookeeper.h"
 
 namespace agora {
 namespace {
@@ -84,6 +89,10 @@ class TimedRegistry : public Registry {
       done(s);
     });
   }
+  size_t max_apply_bytes() const override { return inner_->max_apply_bytes(); }
+  size_t ChangeBytes(const RegistryChange& change) const override {
+    return inner_->ChangeBytes(change);
+  }
   std::string Describe() const override { return inner_->Describe(); }
 
   std::vector<absl::Duration> writes() {
@@ -115,6 +124,10 @@ class BlockingRegistry : public Registry {
                   [&written](absl::Status s) { written.set_value(s); });
     done(written.get_future().get());
   }
+  size_t max_apply_bytes() const override { return inner_->max_apply_bytes(); }
+  size_t ChangeBytes(const RegistryChange& change) const override {
+    return inner_->ChangeBytes(change);
+  }
   std::string Describe() const override { return inner_->Describe(); }
 
  private:
@@ -144,18 +157,23 @@ void Preload(Registry* registry, int count) {
     recovered.set_value();
   });
   recovered.get_future().wait();
-  std::vector<RegistryChange> changes;
-  for (int i = 0; i < count; ++i) {
-    internal::Registry::Agent agent;
-    *agent.mutable_info() = AgentInfoFor(1000000 + i);
-    agent.mutable_info()->mutable_id()->set_value(absl::StrCat("preload-S", i));
-    changes.push_back({RecordKind::kAgent, agent.info().id().value(),
-                       agent.SerializeAsString()});
+  constexpr int kChunk = 1000;  // Under ZooKeeper's request limit.
+  for (int first = 0; first < count; first += kChunk) {
+    std::vector<RegistryChange> changes;
+    for (int i = first; i < std::min(count, first + kChunk); ++i) {
+      internal::Registry::Agent agent;
+      *agent.mutable_info() = AgentInfoFor(1000000 + i);
+      agent.mutable_info()->mutable_id()->set_value(
+          absl::StrCat("preload-S", i));
+      changes.push_back({RecordKind::kAgent, agent.info().id().value(),
+                         agent.SerializeAsString()});
+    }
+    std::promise<absl::Status> written;
+    registry->Apply(std::move(changes),
+                    [&](absl::Status s) { written.set_value(s); });
+    absl::Status status = written.get_future().get();
+    CHECK(status.ok()) << status;
   }
-  std::promise<absl::Status> written;
-  registry->Apply(std::move(changes),
-                  [&](absl::Status s) { written.set_value(s); });
-  CHECK(written.get_future().get().ok());
 }
 
 absl::Duration Percentile(std::vector<absl::Duration> v, double p) {
@@ -175,14 +193,76 @@ struct Config {
   int rate = 2000;  // Registrations per second; 0: all at once.
   bool blocking = false;
   bool in_memory = false;
+  std::string zk;  // A zk:// URL: the ZooKeeper back-end.
   std::string dir;
 };
+
+// Waits for `start`'s callback (given to it) and returns its value.
+template <typename T>
+T Wait(const std::function<void(std::function<void(T)>)>& start) {
+  auto promise = std::make_shared<std::promise<T>>();
+  start([promise](T value) { promise->set_value(std::move(value)); });
+  return promise->get_future().get();
+}
+
+// Deletes `path` and everything below it.
+void DeleteTree(zk::ZooKeeper* zk, const std::string& path) {
+  auto children = Wait<absl::StatusOr<std::vector<std::string>>>(
+      [&](auto done) { zk->GetChildren(path, nullptr, done); });
+  if (!children.ok()) return;  // Absent.
+  for (const std::string& child : *children) DeleteTree(zk, path + "/" + child);
+  absl::Status deleted =
+      Wait<absl::Status>([&](auto done) { zk->Delete(path, -1, done); });
+  CHECK(deleted.ok()) << deleted;
+}
+
+// A connected session to `url`, a clean registry below its path and this
+// bench's election znode (the fence); the back-end over them.
+struct ZooKeeperSetup {
+  std::unique_ptr<zk::ZooKeeper> session;
+  std::unique_ptr<Registry> registry;
+};
+
+ZooKeeperSetup ConnectZooKeeper(const std::string& value) {
+  absl::StatusOr<zk::Url> url = zk::ParseUrl(value);
+  CHECK(url.ok()) << url.status();
+  auto session = zk::NewZooKeeper(*url, absl::Seconds(10));
+  CHECK(session.ok()) << session.status();
+  zk::ZooKeeper* zk = session->get();
+  auto connected = std::make_shared<std::promise<void>>();
+  auto once = std::make_shared<std::once_flag>();
+  zk->OnSessionEvent([connected, once](zk::SessionState state) {
+    if (state == zk::SessionState::kConnected) {
+      std::call_once(*once, [&] { connected->set_value(); });
+    }
+  });
+  if (zk->state() != zk::SessionState::kConnected) {
+    connected->get_future().wait();
+  }
+  DeleteTree(zk, url->path + "/registry");
+  CHECK(Wait<absl::Status>([&](auto done) {
+          zk->CreateRecursive(url->path, done);
+        }).ok());
+  auto fence = Wait<absl::StatusOr<std::string>>([&](auto done) {
+    zk->Create(url->path + "/json.info_", "{}", zk::kEphemeral | zk::kSequence,
+               done);
+  });
+  CHECK(fence.ok()) << fence.status();
+  ZooKeeperSetup out;
+  out.registry = NewZooKeeperRegistry(zk, url->path, *fence);
+  out.session = *std::move(session);
+  return out;
+}
 
 int Run(const Config& config) {
   const int agents = config.agents;
   const std::string path = config.dir + "/registry.bin";
-  std::unique_ptr<Registry> local =
-      config.in_memory ? NewInMemoryRegistry() : NewLocalRegistry(path);
+  ZooKeeperSetup zookeeper;
+  if (!config.zk.empty()) zookeeper = ConnectZooKeeper(config.zk);
+  std::unique_ptr<Registry> local = !config.zk.empty()
+                                        ? std::move(zookeeper.registry)
+                                    : config.in_memory ? NewInMemoryRegistry()
+                                                       : NewLocalRegistry(path);
   Preload(local.get(), config.preload);
   if (config.blocking) {
     local = std::make_unique<BlockingRegistry>(std::move(local));
@@ -258,8 +338,11 @@ int Run(const Config& config) {
                                 : std::string("once"))
             << (config.blocking ? ", writes blocking the loop" : "")
             << (config.in_memory ? ", in-memory registry" : "")
+            << (config.zk.empty() ? "" : ", zookeeper registry " + config.zk)
             << ", preloaded " << config.preload << ", registry file "
-            << (config.in_memory ? 0 : std::filesystem::file_size(path) / 1024)
+            << (config.in_memory || !config.zk.empty()
+                    ? 0
+                    : std::filesystem::file_size(path) / 1024)
             << " KiB at the end\n"
             << "  admissions/s "
             << absl::StrFormat("%.0f", agents / absl::ToDoubleSeconds(elapsed))
@@ -286,7 +369,8 @@ int Run(const Config& config) {
 
 int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
-  FLAGS_minloglevel = 2;  // The master logs every admission at INFO.
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = 1;  // The master logs every admission at INFO.
   agora::Config config;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -301,6 +385,8 @@ int main(int argc, char** argv) {
       config.blocking = true;
     } else if (arg == "--in_memory") {
       config.in_memory = true;
+    } else if (absl::ConsumePrefix(&arg, "--zk=")) {
+      config.zk = std::string(arg);
     } else if (absl::ConsumePrefix(&arg, "--dir=")) {
       config.dir = std::string(arg);
     } else {
@@ -309,7 +395,7 @@ int main(int argc, char** argv) {
     if (!ok) {
       std::cerr << "usage: " << argv[0]
                 << " [--agents=N] [--preload=N] [--rate=N] [--blocking]"
-                   " [--in_memory]"
+                   " [--in_memory] [--zk=URL]"
                    " [--dir=PATH]\n";
       return 2;
     }

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,10 +10,129 @@
 namespace agora {
 namespace {
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path,
-                        int error) {
-  return absl::UnavailableError(
-      absl::StrCat("failed to ", what, " '", path, "': ", strerror(error)));
+// Closes on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  // close(2) with its error; the descriptor is gone either way.
+  int Close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "write", path);
+    if (n == 0) return ErrnoError(EIO, "write", path);
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFd(const std::string& path, int flags, absl::string_view data,
+                     bool sync, bool data_only) {
+  Fd fd(::open(path.c_str(), flags | O_WRONLY | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return ErrnoError(errno, "open", path);
+  absl::Status st = WriteAll(fd.get(), data, path);
+  if (!st.ok()) return st;
+  if (sync && (data_only ? ::fdatasync(fd.get()) : ::fsync(fd.get())) != 0) {
+    return ErrnoError(errno, "fsync", path);
+  }
+  if (fd.Close() != 0) return ErrnoError(errno, "close", path);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ErrnoError(int error, absl::string_view what,
+                        absl::string_view path) {
+  return absl::ErrnoToStatus(error,
+                             absl::StrCat("failed to ", what, " '", path, "'"));
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError(errno, "open", path);
+  std::string data;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "read", path);
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+absl::Status CreateDirectories(const std::string& path) {
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i != path.size() && path[i] != '/') continue;
+    std::string partial = path.substr(0, i);
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoError(errno, "create directory", partial);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFile(const std::string& path, absl::string_view data,
+                       bool sync) {
+  return WriteFd(path, O_CREAT | O_TRUNC, data, sync, /*data_only=*/false);
+}
+
+absl::Status AppendToFile(const std::string& path, absl::string_view data,
+                          bool sync) {
+  return WriteFd(path, O_CREAT | O_APPEND, data, sync, /*data_only=*/true);
+}
+
+absl::Status FsyncDirectory(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError(errno, "open directory", dir);
+  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync", dir);
+  return absl::OkStatus();
+}
+
+std::string TemporaryPathFor(const std::string& path) { return path + ".tmp"; }
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 absl::string_view data) {
+  const std::string tmp = TemporaryPathFor(path);
+  absl::Status st = WriteFile(tmp, data, /*sync=*/true);
+  if (st.ok()) st = RenameFile(tmp, path);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return FsyncDirectory(DirName(path));
+}
+
+absl::Status RenameFile(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return ErrnoError(errno, absl::StrCat("rename '", from, "' to"), to);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncFilesystem(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError(errno, "open", path);
+  if (::syncfs(fd.get()) != 0) return ErrnoError(errno, "syncfs", path);
+  return absl::OkStatus();
 }
 
 std::string DirName(const std::string& path) {
@@ -22,103 +140,6 @@ std::string DirName(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
-}
-
-// Writes all of `data` to `fd`, retrying short writes; false with errno set.
-bool WriteAll(int fd, absl::string_view data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    if (n == 0) {
-      errno = EIO;
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
-
-absl::Status MakeDirectories(const std::string& path) {
-  for (size_t i = 1; i <= path.size(); ++i) {
-    if (i != path.size() && path[i] != '/') continue;
-    const std::string partial = path.substr(0, i);
-    if (::mkdir(partial.c_str(), 0755) == 0 || errno == EEXIST) continue;
-    const int error = errno;
-    struct stat st;
-    // mkdir may refuse an existing directory for lack of permission on
-    // its parent (EACCES) before it says EEXIST.
-    if (::stat(partial.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
-    return ErrnoError("create directory", partial, error);
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return ErrnoError("create directory", path, errno);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    return ErrnoError("create directory", path, ENOTDIR);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      return absl::NotFoundError(absl::StrCat("'", path, "' does not exist"));
-    }
-    return ErrnoError("open", path, errno);
-  }
-  std::string data;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status status = ErrnoError("read", path, errno);
-      ::close(fd);
-      return status;
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return data;
-}
-
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view data) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("create", tmp, errno);
-  if (!WriteAll(fd, data) || ::fsync(fd) != 0) {
-    absl::Status status = ErrnoError("write", tmp, errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  if (::close(fd) != 0) {
-    absl::Status status = ErrnoError("close", tmp, errno);
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    absl::Status status = ErrnoError("rename into", path, errno);
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  // Make the rename itself durable.
-  const std::string dir = DirName(path);
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return ErrnoError("open directory", dir, errno);
-  const bool synced = ::fsync(dir_fd) == 0;
-  const int error = errno;
-  ::close(dir_fd);
-  if (!synced) return ErrnoError("fsync directory", dir, error);
-  return absl::OkStatus();
 }
 
 }  // namespace agora

@@ -201,38 +201,45 @@ void Registrar::Enqueue(Operation op) {
 
 void Registrar::MaybeWrite() {
   if (writing_ || queue_.empty()) return;
-  const size_t max_bytes = registry_->max_apply_bytes();
   Batch batch(*this);
+  written_ = TakeBatch(&batch);
+  overlay_ = batch.TakeOverlay();
+  StartWrite(batch.Changes(*overlay_));
+}
+
+std::vector<Registrar::Written> Registrar::TakeBatch(Batch* batch) {
+  const size_t max_bytes = registry_->max_apply_bytes();
   std::vector<Written> ops;
   size_t bytes = 0;
   while (!queue_.empty()) {
-    absl::Status status = queue_.front().apply(&batch);
+    absl::Status status = queue_.front().apply(batch);
     if (status.ok()) {
-      const size_t op_bytes = batch.StagedBytes(*registry_);
+      const size_t op_bytes = batch->StagedBytes(*registry_);
       if (op_bytes > max_bytes) {
         status = absl::InvalidArgumentError(absl::StrCat(
             "registrar: cannot ", queue_.front().what, ": its records take ",
             op_bytes, " bytes, over the registry's limit of ", max_bytes));
       } else if (bytes + op_bytes > max_bytes) {
-        batch.DropStaged();
+        batch->DropStaged();
         break;  // The next write takes it.
       } else {
         bytes += op_bytes;
       }
     }
     if (status.ok()) {
-      batch.MergeStaged();
+      batch->MergeStaged();
     } else {
-      batch.DropStaged();
+      batch->DropStaged();
     }
     ops.push_back({std::move(queue_.front()), std::move(status)});
     queue_.pop_front();
   }
+  return ops;
+}
+
+void Registrar::StartWrite(std::vector<RegistryChange> changes) {
   const uint64_t write = ++write_;
   writing_ = true;
-  written_ = std::move(ops);
-  overlay_ = batch.TakeOverlay();
-  std::vector<RegistryChange> changes = batch.Changes(*overlay_);
   std::weak_ptr<Registrar*> weak = self_;
   auto on_written = [weak, write](absl::Status status) {
     if (std::shared_ptr<Registrar*> self = weak.lock()) {

@@ -149,6 +149,10 @@ class Registrar {
   // Builds the next batch from the queue and hands it to the back-end
   // unless a write runs.
   void MaybeWrite();
+  // Applies queued operations to `batch` while they fit the back-end's
+  // limit; returns them with their refusals.
+  std::vector<Written> TakeBatch(Batch* batch);
+  void StartWrite(std::vector<RegistryChange> changes);
   void OnWritten(uint64_t write, absl::Status status);
   void OnStoreTimeout(uint64_t write);
   void Complete(std::vector<Written> ops, const absl::Status& status);

@@ -54,6 +54,12 @@ void AppendField(int field, const std::string& bytes, std::string* out) {
   out->append(bytes);
 }
 
+// The back-end's error for a failed file operation (the registry's
+// contract: Unavailable, naming the file and the cause).
+absl::Status Unavailable(const absl::Status& error) {
+  return absl::UnavailableError(absl::StrCat("registry: ", error.message()));
+}
+
 class InMemoryRegistry : public Registry {
  public:
   void Recover(RecoverDone done) override { done(records_.ToRegistry()); }
@@ -91,20 +97,11 @@ class LocalRegistry : public Registry {
  private:
   // Writer thread.
   absl::StatusOr<internal::Registry> Read() {
-    const size_t slash = path_.rfind('/');
-    if (slash != std::string::npos && slash > 0) {
-      absl::Status made = MakeDirectories(path_.substr(0, slash));
-      if (!made.ok()) {
-        return absl::Status(made.code(),
-                            absl::StrCat("registry: ", made.message()));
-      }
-    }
-    absl::StatusOr<std::string> data = ReadFileToString(path_);
+    absl::Status made = CreateDirectories(DirName(path_));
+    if (!made.ok()) return Unavailable(made);
+    absl::StatusOr<std::string> data = ReadFile(path_);
     if (absl::IsNotFound(data.status())) return internal::Registry();
-    if (!data.ok()) {
-      return absl::Status(data.status().code(),
-                          absl::StrCat("registry: ", data.status().message()));
-    }
+    if (!data.ok()) return Unavailable(data.status());
     internal::Registry state;
     if (!state.ParseFromString(*data)) {
       return absl::DataLossError(absl::StrCat("registry: '", path_,
@@ -128,8 +125,7 @@ class LocalRegistry : public Registry {
     if (written.ok()) return written;
     // The undo holds records this copy serialized: it always applies.
     CHECK(records_.Apply(*undo).ok());
-    return absl::Status(written.code(),
-                        absl::StrCat("registry: ", written.message()));
+    return Unavailable(written);
   }
 
   const std::string path_;

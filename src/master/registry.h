@@ -55,8 +55,9 @@ class Registry {
 
   // Reads the whole stored state (empty when nothing was stored yet) and
   // hands it to `done`. DataLoss naming the file or record when something
-  // stored does not parse; Unavailable when it cannot be read. Called once,
-  // before any Apply().
+  // stored does not parse; Unavailable when it cannot be read. Called
+  // before any Apply(), and again only when no Apply() is outstanding (it
+  // reloads).
   virtual void Recover(RecoverDone done) = 0;
 
   // Makes `changes` durable, all or none, then calls `done` with OK or the
@@ -69,7 +70,7 @@ class Registry {
 
   // What one Apply() may carry, counted with ChangeBytes(): the Registrar
   // batches queued operations up to this and refuses an operation that
-  // alone exceeds it.
+  // alone exceeds it. A back-end wrapping another must forward both.
   virtual size_t max_apply_bytes() const {
     return std::numeric_limits<size_t>::max();
   }

@@ -21,10 +21,9 @@ std::string DirOf(RecordKind kind) {
   return name.substr(0, name.size() - 1);
 }
 
-// What an op counts toward zk::kMaxRequestBytes: its path and data plus
-// headers and ACLs.
+// What an op counts toward zk::kMaxRequestBytes (zk::RequestBytes).
 size_t OpBytes(const std::string& path, size_t data) {
-  return path.size() + data + 64;
+  return path.size() + data + zk::kOpOverheadBytes;
 }
 
 // The back-end's state, shared with ZooKeeper callbacks, which may run after
@@ -210,7 +209,10 @@ class Recovery : public std::enable_shared_from_this<Recovery> {
     }
     std::lock_guard<std::mutex> lock(shared_->mu);
     if (shared_->closed) return;
-    if (state.ok()) shared_->existing = std::move(names);
+    if (state.ok()) {
+      shared_->existing = std::move(names);
+      shared_->uncertain.clear();
+    }
     done_(std::move(state));
   }
 
@@ -235,13 +237,11 @@ void Send(const std::shared_ptr<Shared>& shared,
   ops.reserve(changes.size() + 1);
   ops.push_back(zk::Op::Check(shared->fence));
   std::vector<std::pair<std::string, bool>> written;  // Name, exists after.
-  size_t bytes = OpBytes(shared->fence, 0);
   {
     std::lock_guard<std::mutex> lock(shared->mu);
     for (RegistryChange& change : changes) {
       std::string name = change.Name();
       const bool exists = shared->existing.count(name) > 0;
-      bytes += shared->ChangeBytes(change);
       if (change.record.has_value()) {
         const std::string path = shared->Path(change);
         ops.push_back(exists ? zk::Op::SetData(path, *std::move(change.record))
@@ -253,6 +253,7 @@ void Send(const std::shared_ptr<Shared>& shared,
       }
     }
   }
+  const size_t bytes = zk::RequestBytes(ops);
   if (bytes > zk::kMaxRequestBytes) {
     return done(absl::InvalidArgumentError(absl::StrCat(
         "registry: a write of ", changes.size(), " records takes ", bytes,
