@@ -33,7 +33,10 @@ if [[ ! -x $driver ]]; then
     "agora_ha_failover_driver agora-master agora-agent agora-executor" >&2
   exit 1
 fi
-if ! "$BIN/agora-master" --helpfull 2>&1 | grep -q -- '-zk_session_timeout'; then
+# (The help is read whole first: grep -q would end the pipe early, and
+# pipefail would report the master's SIGPIPE.)
+master_help=$("$BIN/agora-master" --helpfull 2>&1 || true)
+if ! grep -q -- '-zk_session_timeout' <<<"$master_help"; then
   echo "ha_failover.sh: $BIN/agora-master has no --zk_session_timeout" \
     "(master high availability is not in this build)" >&2
   exit 1

@@ -27,6 +27,11 @@ Leadership::State Leadership::state() const {
   return state_;
 }
 
+void Leadership::SetSelf(zk::MasterRecord self) {
+  absl::MutexLock lock(&mu_);
+  self_ = std::move(self);
+}
+
 void Leadership::SetLeader(std::optional<zk::MasterRecord> leader) {
   absl::MutexLock lock(&mu_);
   leader_ = std::move(leader);
@@ -43,6 +48,11 @@ grpc::Status Leadership::CheckGrpc(grpc::CallbackServerContext* context) const {
     case State::kLeading:
       return grpc::Status::OK;
     case State::kRecovering:
+      // Elected: this master names itself, so a client waits for it rather
+      // than looking elsewhere.
+      if (self_.has_value()) {
+        context->AddTrailingMetadata(kLeaderMetadata, self_->GrpcAddress());
+      }
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "master has not finished recovery");
     case State::kStandby:

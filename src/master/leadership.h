@@ -7,7 +7,8 @@
 //     when no leader is known); HTTP answers 307 to the leader's HTTP
 //     address (503 when none is known);
 //   - recovering (elected, registry not yet read): UNAVAILABLE "master has
-//     not finished recovery" / HTTP 503;
+//     not finished recovery" with `agora-leader` naming this master (so a
+//     client asks again shortly instead of backing off) / HTTP 503;
 //   - leading: nothing is refused.
 // Endpoints that describe this process (/health, /version, /flags,
 // /metrics/snapshot) stay local in every state, as in Mesos.
@@ -40,6 +41,8 @@ class Leadership {
   void SetState(State state);
   State state() const;
   bool leading() const { return state() == State::kLeading; }
+  // This master, named as the leader while it recovers.
+  void SetSelf(zk::MasterRecord self);
   // The current leader as the detector last saw it (this master too).
   void SetLeader(std::optional<zk::MasterRecord> leader);
   std::optional<zk::MasterRecord> leader() const;
@@ -60,6 +63,7 @@ class Leadership {
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_);
   std::optional<zk::MasterRecord> leader_ ABSL_GUARDED_BY(mu_);
+  std::optional<zk::MasterRecord> self_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace agora

@@ -188,6 +188,7 @@ void MasterServer::Contend() {
     contender_ = std::make_unique<zk::MasterContender>(
         zk_.get(), options_.zk->path, &loop_);
   }
+  contend_session_ = zk_->session_id();
   contender_->Contend(SelfRecord(), [this](zk::MasterContender::Event event,
                                            const std::string& why) {
     OnContenderEvent(event, why);
@@ -208,16 +209,30 @@ void MasterServer::OnContenderEvent(zk::MasterContender::Event event,
     return Fatal(
         absl::UnavailableError(absl::StrCat("lost leadership (", why, ")")));
   }
-  // A standby that lost its place (its session expired, or looked expired)
-  // contends again.
+  // A standby that lost its place contends again once its session was
+  // replaced (the old session's member is gone with it). A session that
+  // survived a long disconnection may still hold its old member, and a
+  // second member of one master could lead while nobody serves; such a
+  // standby exits like a leader and its supervisor restarts it.
   LOG(WARNING) << "Master " << master_->id() << " lost its place in the "
-               << "group (" << why << "); contending again";
-  loop_.PostAfter(absl::Seconds(1), [this] { Contend(); });
+               << "group (" << why << ")";
+  loop_.PostAfter(absl::Seconds(1), [this] {
+    if (stopping_) return;
+    if (zk_->session_id() != contend_session_ &&
+        zk_->state() == zk::SessionState::kConnected) {
+      LOG(INFO) << "New ZooKeeper session; contending again";
+      return Contend();
+    }
+    Fatal(absl::UnavailableError(
+        "lost the candidacy on a ZooKeeper session that may still hold this "
+        "master's member"));
+  });
 }
 
 void MasterServer::OnElected() {
   LOG(INFO) << "Master " << master_->id()
             << " elected as the leading master; recovering the registry";
+  leadership_.SetSelf(SelfRecord());
   leadership_.SetState(Leadership::State::kRecovering);
   if (options_.registry == RegistryKind::kZooKeeper) {
     master_->UseRegistry(NewZooKeeperRegistry(zk_.get(), options_.zk->path,

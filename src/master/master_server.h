@@ -103,7 +103,8 @@ class MasterServer {
   std::unique_ptr<zk::ZooKeeper> zk_;
   std::unique_ptr<zk::ZooKeeperMasterDetector> detector_;
   std::unique_ptr<zk::MasterContender> contender_;  // Loop thread.
-  absl::Time lease_until_ = absl::InfinitePast();   // Loop thread.
+  absl::Time lease_until_ = absl::InfinitePast();  // Loop thread.
+  int64_t contend_session_ = 0;                     // Loop thread.
   int grpc_port_ = 0;
   int http_port_ = 0;
   bool stopped_ = false;
