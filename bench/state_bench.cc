@@ -101,7 +101,8 @@ Cluster* GetCluster(int agents, int tasks) {
   cluster->master = std::make_unique<Master>(options, cluster->loop.get(),
                                              NewInMemoryRegistry());
   CHECK(cluster->master->Recover().ok());
-  cluster->master->Start("10.0.0.2", 5050);
+  cluster->master->SetAddress("10.0.0.2", 5050);
+  cluster->master->Start();
   int next_task = 0;
   for (int a = 0; a < agents; ++a) {
     int here = tasks / agents + (a < tasks % agents ? 1 : 0);

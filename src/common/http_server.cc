@@ -14,15 +14,39 @@ HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
 HttpServer::~HttpServer() { Stop(); }
 
 namespace {
+
+void Fill(const HttpResponse& out, httplib::Response& res) {
+  res.status = out.status;
+  for (const auto& [name, value] : out.headers) res.set_header(name, value);
+  res.set_content(out.body, out.content_type.c_str());
+}
+
 httplib::Server::Handler Wrap(HttpServer::Handler handler) {
   return [handler = std::move(handler)](const httplib::Request& req,
                                         httplib::Response& res) {
-    HttpResponse out = handler(req);
-    res.status = out.status;
-    res.set_content(out.body, out.content_type.c_str());
+    Fill(handler(req), res);
   };
 }
+
+// The query string of `target` ("/path?a=b" -> "a=b").
+std::string QueryOf(const std::string& target) {
+  size_t mark = target.find('?');
+  return mark == std::string::npos ? "" : target.substr(mark + 1);
+}
+
 }  // namespace
+
+void HttpServer::SetGate(Gate gate) {
+  server_->set_pre_routing_handler(
+      [gate = std::move(gate)](const httplib::Request& req,
+                               httplib::Response& res) {
+        std::optional<HttpResponse> out = gate(req.path, QueryOf(req.target));
+        if (!out.has_value())
+          return httplib::Server::HandlerResponse::Unhandled;
+        Fill(*out, res);
+        return httplib::Server::HandlerResponse::Handled;
+      });
+}
 
 void HttpServer::Get(const std::string& path, Handler handler) {
   server_->Get(path, Wrap(std::move(handler)));

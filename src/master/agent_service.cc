@@ -156,14 +156,32 @@ class AgentLinkReactor : public Reactor {
   AgentMessage incoming_;
 };
 
+// A link refused before it reaches the master (this master does not lead).
+class RefusedLinkReactor : public Reactor {
+ public:
+  explicit RefusedLinkReactor(grpc::Status status) {
+    Finish(std::move(status));
+  }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
 AgentLinkService::AgentLinkService(EventLoop* loop, Master* master,
+                                   const Leadership* leadership,
                                    size_t max_queued)
-    : loop_(loop), master_(master), max_queued_(max_queued) {}
+    : loop_(loop),
+      master_(master),
+      leadership_(leadership),
+      max_queued_(max_queued) {}
 
 grpc::ServerBidiReactor<AgentMessage, MasterMessage>* AgentLinkService::Connect(
     grpc::CallbackServerContext* context) {
+  if (grpc::Status refused = leadership_->CheckGrpc(context); !refused.ok()) {
+    VLOG(1) << "Refusing an agent link from " << context->peer() << ": "
+            << refused.error_message();
+    return new RefusedLinkReactor(std::move(refused));
+  }
   auto stream = std::make_shared<AgentLinkStream>(next_link_id_.fetch_add(1),
                                                   context->peer(), max_queued_);
   VLOG(1) << "Agent link " << stream->id() << " opened from " << stream->peer();

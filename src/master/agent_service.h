@@ -16,6 +16,7 @@
 
 #include "agora/internal/agent_link.grpc.pb.h"
 #include "common/event_loop.h"
+#include "master/leadership.h"
 #include "master/master.h"
 
 namespace agora {
@@ -24,7 +25,10 @@ class AgentLinkService final
     : public agora::internal::AgentLink::CallbackService {
  public:
   // `loop` and `master` must outlive the gRPC server.
-  AgentLinkService(EventLoop* loop, Master* master, size_t max_queued);
+  // Links reach `master` only while `leadership` says it leads; others
+  // end at once with its refusal.
+  AgentLinkService(EventLoop* loop, Master* master,
+                   const Leadership* leadership, size_t max_queued);
 
   grpc::ServerBidiReactor<internal::AgentMessage, internal::MasterMessage>*
   Connect(grpc::CallbackServerContext* context) override;
@@ -32,6 +36,7 @@ class AgentLinkService final
  private:
   EventLoop* const loop_;
   Master* const master_;
+  const Leadership* const leadership_;
   const size_t max_queued_;
   std::atomic<uint64_t> next_link_id_{1};
 };

@@ -119,18 +119,27 @@ void Route(HttpServer* server, const std::string& path,
   server->Get("/master" + path, handler);
 }
 
+// How long an operator call may take before the HTTP answer is 503: longer
+// than the default --registry_store_timeout (20 s), after which a master
+// whose registry write hangs exits anyway.
+constexpr absl::Duration kOperatorCallTimeout = absl::Seconds(60);
+
 // POST /api/v1 (and /master/api/v1): the operator API of
 // agora.v1.Operator/Call over HTTP (common/proto_http.h), dispatched on the
-// loop through Master::HandleOperatorCall.
+// loop through Master::HandleOperatorCall, answered when it completes.
 void AddOperatorApi(HttpServer* server, EventLoop* loop, Master* master) {
   using mesos::v1::master::Call;
   using mesos::v1::master::Response;
+  using Result = absl::StatusOr<Response>;
   HttpServer::Handler api = [loop, master](const httplib::Request& req) {
     return ServeProtoApi<Call, Response>(
         ProtoHttpRequestOf(req), [loop, master](const Call& call) {
-          return RunOnLoop<absl::StatusOr<Response>>(loop, [master, call] {
-            return master->HandleOperatorCall(call);
-          });
+          return AwaitOnLoop<Result>(
+              loop,
+              [master, call](std::function<void(Result)> done) {
+                master->HandleOperatorCall(call, std::move(done));
+              },
+              kOperatorCallTimeout);
         });
   };
   HttpServer::Handler get = [](const httplib::Request&) {
@@ -144,11 +153,15 @@ void AddOperatorApi(HttpServer* server, EventLoop* loop, Master* master) {
 
 }  // namespace
 
-void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master) {
+void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master,
+                        const Leadership* leadership) {
   HttpServer::Handler health = [](const httplib::Request&) {
     return HttpResponse{200, "text/plain", ""};
   };
   Route(server, "/health", health);
+  Route(server, "/redirect", [leadership](const httplib::Request&) {
+    return leadership->Redirect();
+  });
 
   auto source = std::make_shared<SnapshotSource>(loop, master);
   HttpServer::Handler state = SnapshotHandler(

@@ -11,13 +11,15 @@
 
 #include "common/event_loop.h"
 #include "common/http_server.h"
+#include "master/leadership.h"
 #include "master/master.h"
 
 namespace agora {
 
 // Registers the routes on `server` (before it starts). `loop` and `master`
 // must outlive the server.
-void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master);
+void AddMasterEndpoints(HttpServer* server, EventLoop* loop, Master* master,
+                        const Leadership* leadership);
 
 }  // namespace agora
 

@@ -14,6 +14,7 @@
 #include "glog/logging.h"
 #include "master/master_options.h"
 #include "master/master_server.h"
+#include "zookeeper/zookeeper.h"
 
 DEFINE_string(ip, "0.0.0.0", "IP address to listen on");
 DEFINE_int32(port, 5050, "gRPC port to listen on (0 picks a free port)");
@@ -23,11 +24,33 @@ DEFINE_string(
     "If set, the bound ports are written here (\"grpc=N\\nhttp=N\\n\") "
     "once both servers listen");
 DEFINE_string(work_dir, "",
-              "Directory for the master's persistent state (the registry); "
-              "required unless --registry=in_memory");
-DEFINE_string(registry, "local",
-              "Where the registry lives: 'local' (<work_dir>/registry.bin) or "
-              "'in_memory'");
+              "Directory for the master's persistent state (the registry), "
+              "created if missing; required with --registry=local");
+DEFINE_string(registry, "",
+              "Where the registry lives: 'zookeeper' (under --zk; the "
+              "default when --zk is set), 'local' (<work_dir>/registry.bin; "
+              "the default otherwise) or 'in_memory'");
+DEFINE_string(zk, "",
+              "ZooKeeper URL for leader election and the registry, "
+              "'zk://[user:pass@]host1:port1,host2:port2/path', or "
+              "'file:///path' of a file holding it; unset means a standalone "
+              "master");
+DEFINE_string(zk_session_timeout, "10secs", "ZooKeeper session timeout");
+DEFINE_string(quorum, "",
+              "Accepted for Mesos compatibility and ignored (Agora's "
+              "registry lives in ZooKeeper, not a replicated log)");
+DEFINE_string(registry_store_timeout, "20secs",
+              "Time a registry write may take; a write that takes longer "
+              "makes the master exit");
+DEFINE_string(registry_gc_interval, "15mins",
+              "How often unreachable and gone agents are pruned from the "
+              "registry");
+DEFINE_string(registry_max_agent_age, "2weeks",
+              "Longest time an unreachable or gone agent is kept in the "
+              "registry");
+DEFINE_int64(registry_max_agent_count, 102400,
+             "Most unreachable (and, separately, gone) agents kept in the "
+             "registry; the oldest go first");
 DEFINE_string(allocation_interval, "1secs",
               "Time between allocation runs, e.g. 1secs or 500ms");
 DEFINE_string(agent_ping_timeout, "15secs",
@@ -79,6 +102,28 @@ absl::StatusOr<absl::Duration> DurationFlag(const char* name,
   return d;
 }
 
+absl::Status ApplyRegistryFlags(agora::MasterOptions* options) {
+  auto store =
+      DurationFlag("registry_store_timeout", FLAGS_registry_store_timeout);
+  if (!store.ok()) return store.status();
+  auto gc = DurationFlag("registry_gc_interval", FLAGS_registry_gc_interval);
+  if (!gc.ok()) return gc.status();
+  auto age =
+      DurationFlag("registry_max_agent_age", FLAGS_registry_max_agent_age);
+  if (!age.ok()) return age.status();
+  if (FLAGS_registry_max_agent_count < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--registry_max_agent_count=", FLAGS_registry_max_agent_count,
+        ": must not be negative"));
+  }
+  options->registry_store_timeout = *store;
+  options->registry_gc_interval = *gc;
+  options->registry_max_agent_age = *age;
+  options->registry_max_agent_count =
+      static_cast<size_t>(FLAGS_registry_max_agent_count);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
   agora::MasterOptions options;
   options.ip = FLAGS_ip;
@@ -86,14 +131,32 @@ absl::StatusOr<agora::MasterOptions> OptionsFromFlags() {
   options.http_port = FLAGS_http_port;
   options.hostname = FLAGS_hostname;
   options.work_dir = FLAGS_work_dir;
-  if (FLAGS_registry == "local") {
-    options.registry = agora::RegistryKind::kLocal;
-  } else if (FLAGS_registry == "in_memory") {
-    options.registry = agora::RegistryKind::kInMemory;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--registry=", FLAGS_registry, ": must be 'local' or 'in_memory'"));
+  if (!FLAGS_zk.empty()) {
+    absl::StatusOr<agora::zk::Url> url = agora::zk::ParseUrl(FLAGS_zk);
+    if (!url.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--zk: ", url.status().message()));
+    }
+    options.zk = *std::move(url);
+    auto session = DurationFlag("zk_session_timeout", FLAGS_zk_session_timeout);
+    if (!session.ok()) return session.status();
+    options.zk_session_timeout = *session;
   }
+  const std::string registry = !FLAGS_registry.empty()
+                                   ? FLAGS_registry
+                                   : (FLAGS_zk.empty() ? "local" : "zookeeper");
+  if (registry == "local") {
+    options.registry = agora::RegistryKind::kLocal;
+  } else if (registry == "in_memory") {
+    options.registry = agora::RegistryKind::kInMemory;
+  } else if (registry == "zookeeper") {
+    options.registry = agora::RegistryKind::kZooKeeper;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--registry=", FLAGS_registry,
+                     ": must be 'zookeeper', 'local' or 'in_memory'"));
+  }
+  if (absl::Status s = ApplyRegistryFlags(&options); !s.ok()) return s;
   auto interval =
       DurationFlag("allocation_interval", FLAGS_allocation_interval);
   if (!interval.ok()) return interval.status();
@@ -168,6 +231,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (!FLAGS_quorum.empty()) {
+    LOG(WARNING) << "--quorum=" << FLAGS_quorum
+                 << " is ignored: Agora keeps its registry in ZooKeeper (with "
+                    "--zk) or a local file, not in a replicated log";
+  }
   absl::StatusOr<agora::MasterOptions> options = OptionsFromFlags();
   if (!options.ok()) {
     std::cerr << "agora-master: " << options.status().message() << std::endl;
@@ -194,9 +262,12 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  LOG(INFO) << "Master " << (*server)->master_id() << " listening on grpc "
-            << options->ip << ":" << (*server)->grpc_port() << ", http "
-            << options->ip << ":" << (*server)->http_port();
+  LOG(INFO) << "Master " << (*server)->master_id()
+            << ((*server)->leadership().leading() ? " (leading)"
+                                                  : " (standby, contending)")
+            << " listening on grpc " << options->ip << ":"
+            << (*server)->grpc_port() << ", http " << options->ip << ":"
+            << (*server)->http_port();
 
   int signal = 0;
   sigwait(&signals, &signal);

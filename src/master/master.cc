@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -28,6 +29,22 @@ AllocatorOptions MakeAllocatorOptions(const MasterOptions& options) {
   return out;
 }
 
+// Mesos's rule: a registry that does not answer in time ends the master (a
+// supervisor restarts it, and it recovers from what is durable).
+void ExitOnRegistryTimeout(const absl::Status& status) {
+  LOG(ERROR) << "Exiting: " << status;
+  std::_Exit(EXIT_FAILURE);
+}
+
+Registrar::Options MakeRegistrarOptions(const MasterOptions& options) {
+  Registrar::Options out;
+  out.store_timeout = options.registry_store_timeout;
+  out.on_store_timeout = options.on_registry_store_timeout != nullptr
+                             ? options.on_registry_store_timeout
+                             : ExitOnRegistryTimeout;
+  return out;
+}
+
 }  // namespace
 
 Master::Master(MasterOptions options, EventLoop* loop,
@@ -36,7 +53,7 @@ Master::Master(MasterOptions options, EventLoop* loop,
       loop_(loop),
       master_id_(RandomUuid()),
       start_time_(loop->Now()),
-      registrar_(std::move(registry)),
+      registrar_(loop, std::move(registry), MakeRegistrarOptions(options_)),
       allocator_(MakeAllocatorOptions(options_)),
       frameworks_(master_id_, options_.max_completed_frameworks),
       agents_(master_id_),
@@ -49,17 +66,32 @@ Master::Master(MasterOptions options, EventLoop* loop,
 Master::~Master() = default;
 
 absl::Status Master::Recover() {
-  absl::Status status = registrar_.Recover();
+  return OnRegistryRecovered(registrar_.RecoverNow());
+}
+
+void Master::Recover(std::function<void(absl::Status)> done) {
+  DCHECK(loop_->IsLoopThread());
+  registrar_.Recover([this, done = std::move(done)](absl::Status status) {
+    done(OnRegistryRecovered(status));
+  });
+}
+
+absl::Status Master::OnRegistryRecovered(absl::Status status) {
   if (status.ok()) status = RecoverRoles();
-  if (status.ok()) {
-    LOG(INFO) << "Master " << master_id_ << " recovered registry ("
-              << registrar_.Describe() << ") with "
-              << registrar_.state().agents_size() << " admitted agents";
-  }
+  if (!status.ok()) return status;
+  LOG(INFO) << "Master " << master_id_ << " recovered registry ("
+            << registrar_.Describe() << ") with " << registrar_.agents().size()
+            << " admitted, " << registrar_.unreachable().size()
+            << " unreachable and " << registrar_.gone().size()
+            << " gone agents";
   return status;
 }
 
-void Master::Start(const std::string& ip, int grpc_port) {
+void Master::UseRegistry(std::unique_ptr<Registry> registry) {
+  registrar_.UseRegistry(std::move(registry));
+}
+
+void Master::SetAddress(const std::string& ip, int grpc_port) {
   info_.set_id(master_id_);
   in_addr addr{};
   info_.set_ip(::inet_pton(AF_INET, ip.c_str(), &addr) == 1 ? addr.s_addr : 0);
@@ -71,6 +103,10 @@ void Master::Start(const std::string& ip, int grpc_port) {
   address->set_hostname(info_.hostname());
   address->set_ip(ip);
   address->set_port(grpc_port);
+}
+
+void Master::Start() {
+  elected_time_ = loop_->Now();
   allocation_timer_ = loop_->PostAfter(options_.allocation_interval,
                                        [this] { OnAllocationTimer(); });
   if (allocator_.paused()) {
@@ -84,7 +120,9 @@ void Master::Start(const std::string& ip, int grpc_port) {
           }
         });
   }
-  if (registrar_.state().agents_size() > 0) {
+  registry_gc_timer_ = loop_->PostAfter(options_.registry_gc_interval,
+                                        [this] { OnRegistryGc(); });
+  if (!registrar_.agents().empty()) {
     reregister_timer_ =
         loop_->PostAfter(options_.agent_reregister_timeout,
                          [this] { OnAgentReregisterTimeout(); });
@@ -99,6 +137,7 @@ void Master::Shutdown() {
   loop_->Cancel(allocation_timer_);
   if (allocator_recovery_timer_ != 0) loop_->Cancel(allocator_recovery_timer_);
   loop_->Cancel(reregister_timer_);
+  loop_->Cancel(registry_gc_timer_);
   const absl::Status bye = absl::UnavailableError("master is shutting down");
   for (const auto& [id, framework] : frameworks_.all()) {
     loop_->Cancel(framework->heartbeat_timer);
@@ -134,6 +173,11 @@ void Master::OnAllocationTimer() {
 
 void Master::RunAllocation() {
   if (shut_down_) return;
+  if (lease_check_ != nullptr && !lease_check_()) {
+    LOG(WARNING) << "No allocation: the ZooKeeper session is not confirmed "
+                    "within its timeout";
+    return;
+  }
   std::vector<Allocation> allocations = allocator_.Allocate(loop_->Now());
   std::map<FrameworkId, SchedulerEvent> events;
   for (const Allocation& allocation : allocations) {
@@ -292,7 +336,8 @@ void Master::RegisterGauges() {
   RegisterClusterGauges();
   metrics_.AddGauge("master/outstanding_offers",
                     [this] { return static_cast<double>(offers_.size()); });
-  metrics_.AddGauge("master/elected", [] { return 1.0; });
+  metrics_.AddGauge("master/elected",
+                    [this] { return elected_time_.has_value() ? 1.0 : 0.0; });
   metrics_.AddGauge("master/uptime_secs", [this] {
     return absl::ToDoubleSeconds(loop_->Now() - start_time_);
   });

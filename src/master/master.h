@@ -5,10 +5,14 @@
 // convert and post to the master's loop.
 //
 // Thread rule: every method runs on the master's EventLoop thread, except
-// Recover() and Start(), which run before the loop starts, and id().
+// SetAddress() and the blocking Recover() (before the loop starts) and id().
+// Registry writes never block the loop: operations that persist something
+// (agent admission, unreachable and gone marking, weights, quotas) finish
+// in a completion once the Registrar reports the write durable.
 #ifndef AGORA_MASTER_MASTER_H_
 #define AGORA_MASTER_MASTER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,12 +54,30 @@ class Master {
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
 
-  // Before the loop starts: reads the registry. Errors as
-  // Registry::Recover() (the master must not start then).
+  // Before the loop starts (a standalone master): reads the registry,
+  // blocking until the back-end answered. Errors as Registry::Recover() (the
+  // master must not start then).
   absl::Status Recover();
-  // Before the loop starts: records the bound address (`ip` as advertised,
-  // the gRPC port) and schedules the allocation timer.
-  void Start(const std::string& ip, int grpc_port);
+  // On the loop (a master that becomes the leader): the same, without
+  // blocking; `done` runs on the loop.
+  void Recover(std::function<void(absl::Status)> done);
+  // Gives the registrar its back-end, when the master was built without one
+  // (the ZooKeeper registry exists only once this master is elected: its
+  // writes are fenced by the election znode). Before Recover().
+  void UseRegistry(std::unique_ptr<Registry> registry);
+  // Records the bound address (`ip` as advertised, the gRPC port) in the
+  // MasterInfo. Before the loop starts.
+  void SetAddress(const std::string& ip, int grpc_port);
+  // Once elected (or at once, standalone) and recovered: schedules the
+  // allocation, registry GC and agent reregistration timers; metric
+  // master/elected becomes 1.
+  void Start();
+  // Asked before every allocation: false skips it (a leader that cannot
+  // confirm its ZooKeeper session within the session timeout, e.g. after
+  // being frozen, may already be deposed and must not offer).
+  void SetLeaseCheck(std::function<bool()> check) {
+    lease_check_ = std::move(check);
+  }
   // Closes every framework stream and agent link and cancels all timers.
   void Shutdown();
 
@@ -85,11 +107,16 @@ class Master {
   void OnAgentLinkClosed(const std::shared_ptr<AgentConnection>& link);
 
   // --- Operator edge (master_operator.cc) ------------------------------------
-  // One `agora.v1.Operator/Call`. INVALID_ARGUMENT (malformed), NOT_FOUND
-  // (unknown agent), UNAVAILABLE (registry write failed, shutting down),
-  // UNIMPLEMENTED (a call type this master does not serve).
-  absl::StatusOr<mesos::v1::master::Response> HandleOperatorCall(
-      const mesos::v1::master::Call& call);
+  // One `agora.v1.Operator/Call`. `done` runs on the loop with the
+  // Response, at once for reads and once the registry write is durable for
+  // MARK_AGENT_GONE, UPDATE_WEIGHTS and UPDATE_QUOTA; or with
+  // INVALID_ARGUMENT (malformed), NOT_FOUND (unknown agent), UNAVAILABLE
+  // (registry write failed, shutting down), UNIMPLEMENTED (a call type this
+  // master does not serve).
+  using OperatorDone =
+      std::function<void(absl::StatusOr<mesos::v1::master::Response>)>;
+  void HandleOperatorCall(const mesos::v1::master::Call& call,
+                          OperatorDone done);
 
   // --- Observability ---------------------------------------------------------
   // A copy of what /state and the other read-only endpoints show, to be
@@ -100,8 +127,10 @@ class Master {
   // --- Operator (master_roles.cc, master_operations.cc) ----------------------
   // UPDATE_WEIGHTS: valid roles, weights > 0 and finite (InvalidArgument
   // otherwise, nothing changes); persisted first (the registry's error
-  // otherwise), then given to the allocator. Other roles keep theirs.
-  absl::Status UpdateWeights(const std::map<std::string, double>& weights);
+  // otherwise), then given to the allocator, then `done` runs. Other roles
+  // keep theirs.
+  void UpdateWeights(const std::map<std::string, double>& weights,
+                     std::function<void(absl::Status)> done);
   // GET_WEIGHTS.
   std::map<std::string, double> Weights() const;
   // UPDATE_QUOTA, all or nothing: every config is checked first
@@ -109,10 +138,10 @@ class Master {
   // `force`, the role's consumption without outstanding offers within the
   // new limits and the guarantees within the cluster's capacity), then all
   // are persisted and applied, and offers are rescinded so that roles stay
-  // within their new limits and guarantees can be met. A default Quota
-  // removes the role's quota.
-  absl::Status UpdateQuota(
-      const std::vector<std::pair<std::string, Quota>>& configs, bool force);
+  // within their new limits and guarantees can be met; then `done` runs. A
+  // default Quota removes the role's quota.
+  void UpdateQuota(const std::vector<std::pair<std::string, Quota>>& configs,
+                   bool force, std::function<void(absl::Status)> done);
   // GET_QUOTA.
   std::map<std::string, Quota> Quotas() const;
   // RESERVE_RESOURCES / UNRESERVE_RESOURCES on `agent`: `resources`
@@ -217,26 +246,59 @@ class Master {
 
   // master_operator_roles.cc: GET_WEIGHTS, UPDATE_WEIGHTS, GET_QUOTA,
   // UPDATE_QUOTA, RESERVE_RESOURCES, UNRESERVE_RESOURCES.
-  absl::StatusOr<mesos::v1::master::Response> HandleRoleOperatorCall(
+  void HandleRoleOperatorCall(const mesos::v1::master::Call& call,
+                              OperatorDone done);
+  absl::StatusOr<mesos::v1::master::Response> HandleRoleReadCall(
+      const mesos::v1::master::Call& call);
+  absl::StatusOr<mesos::v1::master::Response> HandleReservationCall(
       const mesos::v1::master::Call& call);
 
   // master_roles.cc
   // Recover(): weights and quotas from the registry (or --weights).
   absl::Status RecoverRoles();
+  // UpdateQuota's checks; InvalidArgument as documented there.
+  absl::Status ValidateQuotaUpdate(
+      const std::vector<std::pair<std::string, Quota>>& configs,
+      bool force) const;
   // Rescinds offers after a quota change (Mesos's best effort).
   void RescindForQuota(const std::string& role, const Quota& quota);
 
   // master_agents.cc
+  // An agent whose admission waits for its registry write. A second
+  // register_agent on the same link, or reregister_agent for the same id,
+  // joins it: one admission, and every message gets an agent_registered.
+  struct PendingAdmission {
+    std::shared_ptr<AgentConnection> link;
+    bool link_closed = false;
+    int answers = 1;
+    mesos::v1::AgentInfo info;  // The latest, with the id.
+    Resources total;
+    std::string version;
+    // Set for a reregistration: the latest message, and what the agent was
+    // when the first one came.
+    std::optional<internal::ReregisterAgent> reregister;
+    bool was_unreachable = false;
+    bool was_recovered = false;
+    bool was_known = false;  // Admitted to this master before.
+  };
   void RegisterAgent(const std::shared_ptr<AgentConnection>& link,
                      const internal::RegisterAgent& message);
   void ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
                        const internal::ReregisterAgent& message);
   void RefuseAgent(const std::shared_ptr<AgentConnection>& link,
                    const absl::Status& why);
-  // Writes `info` to the registry unless it is there already; on failure
-  // closes `link` and returns false.
-  bool PersistAgent(const std::shared_ptr<AgentConnection>& link,
-                    const mesos::v1::AgentInfo& info);
+  // Records `pending` and writes its info to the registry unless the
+  // registry holds it already; the admission completes in
+  // OnAgentRecordPersisted.
+  void StartAdmission(const AgentId& id, PendingAdmission pending);
+  void PersistAgentRecord(const AgentId& id);
+  void OnAgentRecordPersisted(const AgentId& id, const absl::Status& status);
+  // A reregistration joins the pending admission of its agent.
+  void JoinAdmission(PendingAdmission* pending,
+                     const std::shared_ptr<AgentConnection>& link,
+                     const internal::ReregisterAgent& message, Resources total);
+  void CompleteRegistration(const AgentId& id, PendingAdmission pending);
+  void CompleteReregistration(const AgentId& id, PendingAdmission pending);
   // A known agent comes back on a new link with `info`: its old link,
   // offers and allocator entry go.
   void ResetAgent(Agent* agent, const mesos::v1::AgentInfo& info,
@@ -274,10 +336,13 @@ class Master {
   // that do not checkpoint are lost; health checks keep counting.
   void DisconnectAgent(Agent* agent, const std::string& reason);
   void LoseNonCheckpointingTasks(Agent* agent);
-  // Health checks failed: records the agent unreachable in the registry and
-  // removes it. False (agent kept, retried at the next ping) when the write
-  // failed.
-  bool MarkAgentUnreachable(Agent* agent, const std::string& message);
+  // Health checks failed: records the agent unreachable in the registry and,
+  // once durable, removes it. When the write fails the agent is kept and
+  // the next health check retries; nothing is written while another write
+  // for the agent is pending.
+  void MarkAgentUnreachable(Agent* agent, const std::string& message);
+  void OnAgentMarkedUnreachable(const AgentId& id, const std::string& message,
+                                absl::Time time, const absl::Status& status);
   // Removes a registered agent marked unreachable at `unreachable_time` or,
   // without it, gone: its tasks become UNREACHABLE / GONE_BY_OPERATOR (or
   // LOST for frameworks that are not partition-aware), its executors,
@@ -286,14 +351,20 @@ class Master {
                    std::optional<absl::Time> unreachable_time);
   void SendAgentLost(const AgentId& id);
   // --agent_reregister_timeout after Start(): agents recovered from the
-  // registry that have not reregistered are marked unreachable.
+  // registry that have not reregistered (and whose reregistration is not
+  // being written) are marked unreachable.
   void OnAgentReregisterTimeout();
+  // Every --registry_gc_interval: prunes old unreachable and gone agents
+  // from the registry, and the unreachable tasks of pruned agents.
+  void OnRegistryGc();
   // An unreachable (or unknown) agent came back: tells the frameworks the
   // reported state of each task with REASON_AGENT_REREGISTERED.
   void AnnounceReregisteredTasks(const internal::ReregisterAgent& message,
                                  const std::string& why);
 
   // master.cc: allocation, offers, shared helpers.
+  // Recover(): after the registrar loaded `status`, the roles.
+  absl::Status OnRegistryRecovered(absl::Status status);
   void RequestAllocation();
   void OnAllocationTimer();
   void RunAllocation();
@@ -320,7 +391,11 @@ class Master {
   void RegisterClusterGauges();
 
   // master_operator.cc
-  absl::Status MarkAgentGone(const AgentId& id);
+  // Every operator call that reads only.
+  absl::StatusOr<mesos::v1::master::Response> HandleReadOperatorCall(
+      const mesos::v1::master::Call& call);
+  // MARK_AGENT_GONE; `done` runs once the gone record is durable.
+  void MarkAgentGone(const AgentId& id, std::function<void(absl::Status)> done);
   void MarkUnreachableTasksGone(const AgentId& id, const std::string& message);
   mesos::v1::master::Response::GetAgents GetAgents();
   mesos::v1::master::Response::GetFrameworks GetFrameworks();
@@ -331,8 +406,13 @@ class Master {
   const std::string master_id_;
   mesos::v1::MasterInfo info_;
   const absl::Time start_time_;
+  std::optional<absl::Time> elected_time_;
 
   Registrar registrar_;
+  // Admissions waiting for their registry write, by agent id, and the
+  // links they came on.
+  std::map<AgentId, PendingAdmission> admissions_;
+  std::map<uint64_t, AgentId> admitting_links_;
   Allocator allocator_;
   FrameworkRegistry frameworks_;
   AgentRegistry agents_;
@@ -344,6 +424,8 @@ class Master {
   EventLoop::TimerId allocation_timer_ = 0;
   EventLoop::TimerId allocator_recovery_timer_ = 0;
   EventLoop::TimerId reregister_timer_ = 0;
+  EventLoop::TimerId registry_gc_timer_ = 0;
+  std::function<bool()> lease_check_;
   bool allocation_pending_ = false;
   bool shut_down_ = false;
 };

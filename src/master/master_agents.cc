@@ -94,6 +94,13 @@ void Master::RegisterAgent(const std::shared_ptr<AgentConnection>& link,
     LOG(WARNING) << "Agent " << bound->id << " registered again on its link";
     return SendAgentRegistered(*bound);
   }
+  if (auto it = admitting_links_.find(link->id());
+      it != admitting_links_.end()) {
+    LOG(WARNING) << "Agent " << it->second << " at " << link->peer()
+                 << " registered again while its admission is being written";
+    ++admissions_.at(it->second).answers;
+    return;
+  }
   mesos::v1::AgentInfo info = message.agent_info();
   info.clear_id();
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
@@ -104,14 +111,12 @@ void Master::RegisterAgent(const std::shared_ptr<AgentConnection>& link,
   }
   AgentId id = agents_.NextId();
   info.mutable_id()->set_value(id.value());
-  if (!PersistAgent(link, info)) return;
-  Agent* agent = agents_.Add(id, std::move(info), *std::move(total));
-  agent->version = message.version();
-  agent->registered_time = loop_->Now();
-  metrics_.Increment("master/slave_registrations");
-  LOG(INFO) << "Registered agent " << id << " (" << agent->info.hostname()
-            << ") at " << link->peer() << " with " << agent->total;
-  AdmitAgent(agent, link);
+  PendingAdmission pending;
+  pending.link = link;
+  pending.info = std::move(info);
+  pending.total = *std::move(total);
+  pending.version = message.version();
+  StartAdmission(id, std::move(pending));
 }
 
 void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
@@ -132,39 +137,155 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
   absl::StatusOr<Resources> total = ValidateAgentInfo(info);
   if (total.ok()) total = AgentTotal(*total, message.checkpointed_resources());
   if (!total.ok()) return RefuseAgent(link, total.status());
-  const bool unreachable = registrar_.UnreachableSince(id.value()).has_value();
-  const bool recovered = IsRecoveredAgent(id);
-  const bool known = agents_.Find(id) != nullptr;
-  if (!PersistAgent(link, info)) return;
+  if (auto it = admissions_.find(id); it != admissions_.end()) {
+    return JoinAdmission(&it->second, link, message, *std::move(total));
+  }
+  PendingAdmission pending;
+  pending.link = link;
+  pending.info = info;
+  pending.total = *std::move(total);
+  pending.version = message.version();
+  pending.reregister = message;
+  pending.was_unreachable = registrar_.UnreachableSince(id.value()).has_value();
+  pending.was_recovered = IsRecoveredAgent(id);
+  pending.was_known = agents_.Find(id) != nullptr;
+  StartAdmission(id, std::move(pending));
+}
+
+void Master::JoinAdmission(PendingAdmission* pending,
+                           const std::shared_ptr<AgentConnection>& link,
+                           const internal::ReregisterAgent& message,
+                           Resources total) {
+  const AgentId id(message.agent_info().id().value());
+  LOG(WARNING) << "Agent " << id << " at " << link->peer()
+               << " reregistered again while its admission is being written";
+  if (pending->link->id() == link->id()) {
+    ++pending->answers;
+  } else {
+    // The newer link wins, as it does for an admitted agent.
+    admitting_links_.erase(pending->link->id());
+    pending->link->Close(
+        absl::AbortedError("agent link replaced by a newer one"));
+    pending->link = link;
+    pending->link_closed = false;
+    pending->answers = 1;
+    admitting_links_[link->id()] = id;
+  }
+  pending->info = message.agent_info();
+  pending->total = std::move(total);
+  pending->version = message.version();
+  pending->reregister = message;
+}
+
+void Master::StartAdmission(const AgentId& id, PendingAdmission pending) {
+  admitting_links_[pending.link->id()] = id;
+  admissions_[id] = std::move(pending);
+  PersistAgentRecord(id);
+}
+
+// Writes the pending admission's info unless the registry holds exactly
+// that and nothing else is being written for the agent.
+void Master::PersistAgentRecord(const AgentId& id) {
+  const PendingAdmission& pending = admissions_.at(id);
+  const mesos::v1::AgentInfo* admitted = registrar_.FindAgent(id.value());
+  if (admitted != nullptr && !registrar_.IsPending(id.value()) &&
+      admitted->SerializeAsString() == pending.info.SerializeAsString()) {
+    return OnAgentRecordPersisted(id, absl::OkStatus());
+  }
+  registrar_.AdmitAgent(pending.info, [this, id](absl::Status status) {
+    OnAgentRecordPersisted(id, status);
+  });
+}
+
+void Master::OnAgentRecordPersisted(const AgentId& id,
+                                    const absl::Status& status) {
+  auto it = admissions_.find(id);
+  if (it == admissions_.end() || shut_down_) return;
+  if (status.ok()) {
+    // A reregistration that joined meanwhile may carry another info.
+    const mesos::v1::AgentInfo* admitted = registrar_.FindAgent(id.value());
+    if (admitted == nullptr ||
+        admitted->SerializeAsString() != it->second.info.SerializeAsString()) {
+      return PersistAgentRecord(id);
+    }
+  }
+  PendingAdmission pending = std::move(it->second);
+  admissions_.erase(it);
+  admitting_links_.erase(pending.link->id());
+  if (absl::IsFailedPrecondition(status) &&
+      registrar_.GoneSince(id.value()).has_value()) {
+    return RefuseAgent(pending.link,
+                       absl::FailedPreconditionError(kAgentGoneMessage));
+  }
+  if (absl::IsInvalidArgument(status)) return RefuseAgent(pending.link, status);
+  if (!status.ok()) {
+    LOG(ERROR) << "Could not admit agent " << id << " at "
+               << pending.link->peer() << ": " << status;
+    pending.link->Close(absl::UnavailableError(absl::StrCat(
+        "master could not persist the agent's admission: ", status.message())));
+    return;
+  }
+  const bool link_closed = pending.link_closed;
+  if (pending.reregister.has_value()) {
+    CompleteReregistration(id, std::move(pending));
+  } else {
+    CompleteRegistration(id, std::move(pending));
+  }
+  // The link ended while the record was written: admitted, but
+  // disconnected from the start.
+  Agent* agent = agents_.Find(id);
+  if (link_closed && agent != nullptr) {
+    DisconnectAgent(agent, "its link closed during admission");
+  }
+}
+
+void Master::CompleteRegistration(const AgentId& id, PendingAdmission pending) {
+  Agent* agent =
+      agents_.Add(id, std::move(pending.info), std::move(pending.total));
+  agent->version = pending.version;
+  agent->registered_time = loop_->Now();
+  metrics_.Increment("master/slave_registrations");
+  LOG(INFO) << "Registered agent " << id << " (" << agent->info.hostname()
+            << ") at " << pending.link->peer() << " with " << agent->total;
+  AdmitAgent(agent, pending.link);
+  for (int i = 1; i < pending.answers; ++i) SendAgentRegistered(*agent);
+}
+
+void Master::CompleteReregistration(const AgentId& id,
+                                    PendingAdmission pending) {
+  const internal::ReregisterAgent& message = *pending.reregister;
+  const std::shared_ptr<AgentConnection>& link = pending.link;
   Agent* agent = agents_.Find(id);
   if (agent == nullptr) {
-    agent = agents_.Add(id, info, *total);
+    agent = agents_.Add(id, pending.info, pending.total);
     agent->registered_time = loop_->Now();
-    LOG(INFO) << "Admitting " << (unreachable ? "unreachable" : "unknown")
+    LOG(INFO) << "Admitting "
+              << (pending.was_unreachable ? "unreachable" : "unknown")
               << " agent " << id << " on reregistration";
-    if (!recovered) {
+    if (!pending.was_recovered) {
       AnnounceReregisteredTasks(
-          message, unreachable ? "Unreachable agent re-reregistered"
-                               : "Unknown agent reregistered");
+          message, pending.was_unreachable ? "Unreachable agent re-reregistered"
+                                           : "Unknown agent reregistered");
     }
     unreachable_tasks_.TakeOn(id);  // The agent's report replaces them.
   } else {
-    ResetAgent(agent, info, *std::move(total));
+    ResetAgent(agent, pending.info, std::move(pending.total));
   }
-  agent->version = message.version();
+  agent->version = pending.version;
   agent->reregistered_time = loop_->Now();
   metrics_.Increment("master/slave_reregistrations");
   for (const mesos::v1::FrameworkInfo& framework : message.frameworks()) {
     EnsureRecoveredFramework(framework);
   }
   std::vector<MasterMessage> unknown_kills;
-  std::set<FrameworkId> removed =
-      ReconcileAgentTasks(agent, message, known ? &unknown_kills : nullptr);
+  std::set<FrameworkId> removed = ReconcileAgentTasks(
+      agent, message, pending.was_known ? &unknown_kills : nullptr);
   ReconcileAgentExecutors(agent, message);
   LOG(INFO) << "Reregistered agent " << id << " (" << agent->info.hostname()
             << ") at " << link->peer() << " with " << agent->total << " and "
             << message.tasks_size() << " tasks";
   AdmitAgent(agent, link);
+  for (int i = 1; i < pending.answers; ++i) SendAgentRegistered(*agent);
   for (const FrameworkId& framework : removed) {
     agent->Send(ShutdownFrameworkMessage(framework));
   }
@@ -180,26 +301,6 @@ void Master::ReregisterAgent(const std::shared_ptr<AgentConnection>& link,
               << key.first << " on reregistered agent " << agent->id;
     agent->Send(std::move(kill));
   }
-}
-
-bool Master::PersistAgent(const std::shared_ptr<AgentConnection>& link,
-                          const mesos::v1::AgentInfo& info) {
-  const mesos::v1::AgentInfo* admitted =
-      registrar_.FindAgent(info.id().value());
-  if (admitted != nullptr &&
-      admitted->SerializeAsString() == info.SerializeAsString()) {
-    return true;
-  }
-  absl::Status status =
-      registrar_.UnreachableSince(info.id().value()).has_value()
-          ? registrar_.MarkReachable(info)
-          : registrar_.AdmitAgent(info);
-  if (status.ok()) return true;
-  LOG(ERROR) << "Could not admit agent " << info.id().value() << " at "
-             << link->peer() << ": " << status;
-  link->Close(absl::UnavailableError(absl::StrCat(
-      "master could not persist the agent's admission: ", status.message())));
-  return false;
 }
 
 void Master::ResetAgent(Agent* agent, const mesos::v1::AgentInfo& info,

@@ -26,7 +26,9 @@ std::shared_ptr<const StateSnapshot> Master::Snapshot() {
   state->id = master_id_;
   state->pid = info_.pid();
   state->hostname = info_.hostname();
+  state->info = info_;
   state->start_time = start_time_;
+  state->elected_time = elected_time_.value_or(start_time_);
   state->taken_at = loop_->Now();
   state->agents.reserve(agents_.all().size());
   for (const auto& [id, agent] : agents_.all()) {
@@ -34,9 +36,9 @@ std::shared_ptr<const StateSnapshot> Master::Snapshot() {
         id, agent->info, agent->total, agent->ip, agent->version, agent->active,
         agent->connected(), agent->registered_time, agent->reregistered_time});
   }
-  for (const auto& admitted : registrar_.state().agents()) {
-    if (agents_.Find(AgentId(admitted.info().id().value())) == nullptr) {
-      state->recovered_agents.push_back(admitted.info());
+  for (const auto& [id, info] : registrar_.agents()) {
+    if (agents_.Find(AgentId(id)) == nullptr) {
+      state->recovered_agents.push_back(info);
     }
   }
   state->unreachable_agents.assign(registrar_.unreachable().begin(),

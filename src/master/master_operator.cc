@@ -31,11 +31,40 @@ void AddFlag(OperatorResponse::GetFlags* flags, const std::string& name,
 
 }  // namespace
 
-absl::StatusOr<OperatorResponse> Master::HandleOperatorCall(
-    const OperatorCall& call) {
+void Master::HandleOperatorCall(const OperatorCall& call, OperatorDone done) {
   DCHECK(loop_->IsLoopThread());
-  if (shut_down_) return absl::UnavailableError("master is shutting down");
+  if (shut_down_)
+    return done(absl::UnavailableError("master is shutting down"));
   VLOG(1) << "Operator call " << OperatorCall::Type_Name(call.type());
+  switch (call.type()) {
+    case OperatorCall::MARK_AGENT_GONE: {
+      if (!call.has_mark_agent_gone() ||
+          call.mark_agent_gone().agent_id().value().empty()) {
+        return done(absl::InvalidArgumentError(
+            "mark_agent_gone: 'mark_agent_gone.agent_id' is missing"));
+      }
+      return MarkAgentGone(
+          AgentId(call.mark_agent_gone().agent_id().value()),
+          [done = std::move(done)](absl::Status status) {
+            if (!status.ok()) return done(status);
+            done(OperatorResponse());  // Mesos answers 200 with no body.
+          });
+    }
+    case OperatorCall::GET_WEIGHTS:
+    case OperatorCall::UPDATE_WEIGHTS:
+    case OperatorCall::GET_QUOTA:
+    case OperatorCall::UPDATE_QUOTA:
+    case OperatorCall::RESERVE_RESOURCES:
+    case OperatorCall::UNRESERVE_RESOURCES:
+      // master_operator_roles.cc
+      return HandleRoleOperatorCall(call, std::move(done));
+    default:
+      return done(HandleReadOperatorCall(call));
+  }
+}
+
+absl::StatusOr<OperatorResponse> Master::HandleReadOperatorCall(
+    const OperatorCall& call) {
   OperatorResponse response;
   switch (call.type()) {
     case OperatorCall::GET_HEALTH:
@@ -63,9 +92,15 @@ absl::StatusOr<OperatorResponse> Master::HandleOperatorCall(
         AddFlag(flags, "offer_timeout",
                 FormatMesosDuration(*options_.offer_timeout));
       }
-      AddFlag(
-          flags, "registry",
-          options_.registry == RegistryKind::kLocal ? "local" : "in_memory");
+      AddFlag(flags, "registry", RegistryKindName(options_.registry));
+      AddFlag(flags, "registry_gc_interval",
+              FormatMesosDuration(options_.registry_gc_interval));
+      AddFlag(flags, "registry_max_agent_age",
+              FormatMesosDuration(options_.registry_max_agent_age));
+      AddFlag(flags, "registry_max_agent_count",
+              std::to_string(options_.registry_max_agent_count));
+      AddFlag(flags, "registry_store_timeout",
+              FormatMesosDuration(options_.registry_store_timeout));
       AddFlag(flags, "work_dir", options_.work_dir);
       return response;
     }
@@ -106,24 +141,6 @@ absl::StatusOr<OperatorResponse> Master::HandleOperatorCall(
       });
       return response;
     }
-    case OperatorCall::MARK_AGENT_GONE: {
-      if (!call.has_mark_agent_gone() ||
-          call.mark_agent_gone().agent_id().value().empty()) {
-        return absl::InvalidArgumentError(
-            "mark_agent_gone: 'mark_agent_gone.agent_id' is missing");
-      }
-      absl::Status status =
-          MarkAgentGone(AgentId(call.mark_agent_gone().agent_id().value()));
-      if (!status.ok()) return status;
-      return response;  // Mesos answers 200 with no body.
-    }
-    case OperatorCall::GET_WEIGHTS:
-    case OperatorCall::UPDATE_WEIGHTS:
-    case OperatorCall::GET_QUOTA:
-    case OperatorCall::UPDATE_QUOTA:
-    case OperatorCall::RESERVE_RESOURCES:
-    case OperatorCall::UNRESERVE_RESOURCES:
-      return HandleRoleOperatorCall(call);  // master_operator_roles.cc
     case OperatorCall::UNKNOWN:
       return absl::InvalidArgumentError("call: 'type' is missing or UNKNOWN");
     default:
@@ -136,34 +153,41 @@ absl::StatusOr<OperatorResponse> Master::HandleOperatorCall(
 // Mesos's Master::Http::markAgentGone: idempotent; a registered agent is
 // shut down and removed, an unreachable agent's tasks are completed, a
 // recovered agent is only recorded.
-absl::Status Master::MarkAgentGone(const AgentId& id) {
+void Master::MarkAgentGone(const AgentId& id,
+                           std::function<void(absl::Status)> done) {
   if (registrar_.GoneSince(id.value()).has_value()) {
     LOG(WARNING) << "Not marking agent " << id
                  << " gone: it has already transitioned to gone";
-    return absl::OkStatus();
+    return done(absl::OkStatus());
   }
-  Agent* agent = agents_.Find(id);
   const bool unreachable = registrar_.UnreachableSince(id.value()).has_value();
-  if (agent == nullptr && !unreachable && !IsRecoveredAgent(id)) {
-    return absl::NotFoundError(
-        absl::StrCat("Agent '", id.value(), "' not found"));
+  if (agents_.Find(id) == nullptr && !unreachable && !IsRecoveredAgent(id)) {
+    return done(absl::NotFoundError(
+        absl::StrCat("Agent '", id.value(), "' not found")));
   }
-  absl::Status status = registrar_.MarkGone(id.value(), loop_->Now());
-  if (!status.ok()) {
-    LOG(ERROR) << "Failed to mark agent " << id << " gone: " << status;
-    return absl::UnavailableError(absl::StrCat(
-        "failed to record agent ", id.value(), " as gone: ", status.message()));
-  }
-  LOG(INFO) << "Marked agent " << id << " gone";
-  if (agent != nullptr) {
-    internal::MasterMessage shutdown;
-    shutdown.mutable_shutdown_agent()->set_message(kAgentGoneMessage);
-    agent->Send(std::move(shutdown));
-    RemoveAgent(agent, kAgentGoneMessage, std::nullopt);
-  } else if (unreachable) {
-    MarkUnreachableTasksGone(id, kAgentGoneMessage);
-  }
-  return absl::OkStatus();
+  registrar_.MarkGone(
+      id.value(), loop_->Now(),
+      [this, id, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) {
+          LOG(ERROR) << "Failed to mark agent " << id << " gone: " << status;
+          return done(absl::UnavailableError(
+              absl::StrCat("failed to record agent ", id.value(),
+                           " as gone: ", status.message())));
+        }
+        if (shut_down_) {
+          return done(absl::UnavailableError("master is shutting down"));
+        }
+        LOG(INFO) << "Marked agent " << id << " gone";
+        if (Agent* agent = agents_.Find(id)) {
+          internal::MasterMessage shutdown;
+          shutdown.mutable_shutdown_agent()->set_message(kAgentGoneMessage);
+          agent->Send(std::move(shutdown));
+          RemoveAgent(agent, kAgentGoneMessage, std::nullopt);
+        } else {
+          MarkUnreachableTasksGone(id, kAgentGoneMessage);
+        }
+        done(absl::OkStatus());
+      });
 }
 
 void Master::MarkUnreachableTasksGone(const AgentId& id,
@@ -215,10 +239,8 @@ mesos::v1::master::Response::GetAgents Master::GetAgents() {
     *a->mutable_allocated_resources() = ToProto(tasks_.UsedOn(id));
     *a->mutable_offered_resources() = ToProto(offers_.OfferedOn(id));
   }
-  for (const auto& admitted : registrar_.state().agents()) {
-    if (IsRecoveredAgent(AgentId(admitted.info().id().value()))) {
-      *out.add_recovered_agents() = admitted.info();
-    }
+  for (const auto& [id, info] : registrar_.agents()) {
+    if (IsRecoveredAgent(AgentId(id))) *out.add_recovered_agents() = info;
   }
   return out;
 }

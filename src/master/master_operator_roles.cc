@@ -42,9 +42,84 @@ void FromQuantities(const std::map<std::string, Scalar>& in, ScalarMap* out) {
   }
 }
 
+absl::StatusOr<std::map<std::string, double>> WeightsOfCall(
+    const OperatorCall& call) {
+  if (!call.has_update_weights()) {
+    return absl::InvalidArgumentError(
+        "update_weights: 'update_weights' is missing");
+  }
+  std::map<std::string, double> weights;
+  for (const mesos::v1::WeightInfo& info :
+       call.update_weights().weight_infos()) {
+    if (!info.has_role()) {
+      return absl::InvalidArgumentError(
+          "update_weights: a weight info has no role");
+    }
+    if (!weights.emplace(info.role(), info.weight()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "update_weights: role '", info.role(), "' appears twice"));
+    }
+  }
+  return weights;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, Quota>>> QuotaConfigsOfCall(
+    const OperatorCall& call) {
+  if (!call.has_update_quota()) {
+    return absl::InvalidArgumentError(
+        "update_quota: 'update_quota' is missing");
+  }
+  std::vector<std::pair<std::string, Quota>> configs;
+  for (const mesos::v1::quota::QuotaConfig& config :
+       call.update_quota().quota_configs()) {
+    Quota quota;
+    absl::Status status = ToQuantities(config.role(), "guarantee",
+                                       config.guarantees(), &quota.guarantees);
+    if (status.ok()) {
+      status =
+          ToQuantities(config.role(), "limit", config.limits(), &quota.limits);
+    }
+    if (!status.ok()) return status;
+    configs.emplace_back(config.role(), std::move(quota));
+  }
+  return configs;
+}
+
+// The OperatorDone for a call answered with an empty Response.
+std::function<void(absl::Status)> EmptyAnswer(Master::OperatorDone done) {
+  return [done = std::move(done)](absl::Status status) {
+    if (!status.ok()) return done(status);
+    done(OperatorResponse());
+  };
+}
+
 }  // namespace
 
-absl::StatusOr<OperatorResponse> Master::HandleRoleOperatorCall(
+void Master::HandleRoleOperatorCall(const OperatorCall& call,
+                                    OperatorDone done) {
+  switch (call.type()) {
+    case OperatorCall::UPDATE_WEIGHTS: {
+      absl::StatusOr<std::map<std::string, double>> weights =
+          WeightsOfCall(call);
+      if (!weights.ok()) return done(weights.status());
+      return UpdateWeights(*weights, EmptyAnswer(std::move(done)));
+    }
+    case OperatorCall::UPDATE_QUOTA: {
+      absl::StatusOr<std::vector<std::pair<std::string, Quota>>> configs =
+          QuotaConfigsOfCall(call);
+      if (!configs.ok()) return done(configs.status());
+      return UpdateQuota(*configs, call.update_quota().force(),
+                         EmptyAnswer(std::move(done)));
+    }
+    case OperatorCall::RESERVE_RESOURCES:
+    case OperatorCall::UNRESERVE_RESOURCES:
+      return done(HandleReservationCall(call));
+    default:
+      return done(HandleRoleReadCall(call));
+  }
+}
+
+absl::StatusOr<OperatorResponse> Master::HandleRoleReadCall(
     const OperatorCall& call) {
   OperatorResponse response;
   switch (call.type()) {
@@ -56,27 +131,6 @@ absl::StatusOr<OperatorResponse> Master::HandleRoleOperatorCall(
         info->set_role(role);
         info->set_weight(weight);
       }
-      return response;
-    }
-    case OperatorCall::UPDATE_WEIGHTS: {
-      if (!call.has_update_weights()) {
-        return absl::InvalidArgumentError(
-            "update_weights: 'update_weights' is missing");
-      }
-      std::map<std::string, double> weights;
-      for (const mesos::v1::WeightInfo& info :
-           call.update_weights().weight_infos()) {
-        if (!info.has_role()) {
-          return absl::InvalidArgumentError(
-              "update_weights: a weight info has no role");
-        }
-        if (!weights.emplace(info.role(), info.weight()).second) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "update_weights: role '", info.role(), "' appears twice"));
-        }
-      }
-      absl::Status status = UpdateWeights(weights);
-      if (!status.ok()) return status;
       return response;
     }
     case OperatorCall::GET_QUOTA: {
@@ -101,28 +155,15 @@ absl::StatusOr<OperatorResponse> Master::HandleRoleOperatorCall(
       }
       return response;
     }
-    case OperatorCall::UPDATE_QUOTA: {
-      if (!call.has_update_quota()) {
-        return absl::InvalidArgumentError(
-            "update_quota: 'update_quota' is missing");
-      }
-      std::vector<std::pair<std::string, Quota>> configs;
-      for (const mesos::v1::quota::QuotaConfig& config :
-           call.update_quota().quota_configs()) {
-        Quota quota;
-        absl::Status status = ToQuantities(
-            config.role(), "guarantee", config.guarantees(), &quota.guarantees);
-        if (status.ok()) {
-          status = ToQuantities(config.role(), "limit", config.limits(),
-                                &quota.limits);
-        }
-        if (!status.ok()) return status;
-        configs.emplace_back(config.role(), std::move(quota));
-      }
-      absl::Status status = UpdateQuota(configs, call.update_quota().force());
-      if (!status.ok()) return status;
-      return response;
-    }
+    default:
+      return absl::InternalError("not a role read call");
+  }
+}
+
+absl::StatusOr<OperatorResponse> Master::HandleReservationCall(
+    const OperatorCall& call) {
+  OperatorResponse response;
+  switch (call.type()) {
     case OperatorCall::RESERVE_RESOURCES: {
       if (!call.has_reserve_resources() ||
           call.reserve_resources().agent_id().value().empty()) {
@@ -153,7 +194,7 @@ absl::StatusOr<OperatorResponse> Master::HandleRoleOperatorCall(
       return response;
     }
     default:
-      return absl::InternalError("not a role operator call");
+      return absl::InternalError("not a reservation call");
   }
 }
 

@@ -4,6 +4,18 @@
 
 namespace agora {
 
+const char* RegistryKindName(RegistryKind kind) {
+  switch (kind) {
+    case RegistryKind::kLocal:
+      return "local";
+    case RegistryKind::kInMemory:
+      return "in_memory";
+    case RegistryKind::kZooKeeper:
+      return "zookeeper";
+  }
+  return "unknown";
+}
+
 absl::Status ValidateMasterOptions(const MasterOptions& options) {
   auto bad = [](absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat("master options: ", what));
@@ -30,6 +42,22 @@ absl::Status ValidateMasterOptions(const MasterOptions& options) {
   }
   if (options.heartbeat_interval <= absl::ZeroDuration()) {
     return bad("heartbeat_interval must be positive");
+  }
+  if (options.registry == RegistryKind::kZooKeeper && !options.zk.has_value()) {
+    return bad("--registry=zookeeper needs --zk");
+  }
+  if (options.zk.has_value() &&
+      options.zk_session_timeout < absl::Milliseconds(100)) {
+    return bad("--zk_session_timeout must be at least 100ms");
+  }
+  if (options.registry_store_timeout <= absl::ZeroDuration()) {
+    return bad("registry_store_timeout must be positive");
+  }
+  if (options.registry_gc_interval <= absl::ZeroDuration()) {
+    return bad("registry_gc_interval must be positive");
+  }
+  if (options.registry_max_agent_age <= absl::ZeroDuration()) {
+    return bad("registry_max_agent_age must be positive");
   }
   if (options.registry == RegistryKind::kLocal && options.work_dir.empty()) {
     return bad("--work_dir is required with --registry=local");

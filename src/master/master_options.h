@@ -4,6 +4,7 @@
 #define AGORA_MASTER_MASTER_OPTIONS_H_
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -13,10 +14,16 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "allocator/allocator.h"
+#include "zookeeper/zookeeper.h"
 
 namespace agora {
 
-enum class RegistryKind { kLocal, kInMemory };
+// --registry. kZooKeeper needs --zk: the master builds that back-end
+// (zookeeper_registry.h) once elected, fenced by its election znode.
+enum class RegistryKind { kLocal, kInMemory, kZooKeeper };
+
+// The --registry value naming `kind` ("local", "in_memory", "zookeeper").
+const char* RegistryKindName(RegistryKind kind);
 
 struct MasterOptions {
   // Where the gRPC (`port`) and HTTP (`http_port`) servers listen; port 0
@@ -29,6 +36,27 @@ struct MasterOptions {
   // --registry and --work_dir: `local` keeps <work_dir>/registry.bin.
   RegistryKind registry = RegistryKind::kLocal;
   std::string work_dir;
+  // --zk: the ZooKeeper group this master contends in; unset means a
+  // standalone master that leads itself (docs/ha.md).
+  std::optional<zk::Url> zk;
+  // --zk_session_timeout.
+  absl::Duration zk_session_timeout = absl::Seconds(10);
+  // How long start-up waits for a first ZooKeeper session before giving up
+  // with an error (the C client retries the servers meanwhile).
+  absl::Duration zk_connect_timeout = absl::Minutes(1);
+  // A registry write not done within this is fatal
+  // (--registry_store_timeout).
+  absl::Duration registry_store_timeout = absl::Seconds(20);
+  // Unreachable and gone agents are pruned from the registry every
+  // --registry_gc_interval: those older than --registry_max_agent_age, and
+  // the oldest beyond --registry_max_agent_count in each list.
+  absl::Duration registry_gc_interval = absl::Minutes(15);
+  absl::Duration registry_max_agent_age = absl::Hours(14 * 24);
+  size_t registry_max_agent_count = 102400;
+  // Runs on the master's loop when a registry write missed
+  // registry_store_timeout. Null: log the error and exit(1), Mesos's rule
+  // (tests inject their own).
+  std::function<void(const absl::Status&)> on_registry_store_timeout;
 
   absl::Duration allocation_interval = absl::Seconds(1);
   absl::Duration agent_ping_timeout = absl::Seconds(15);
@@ -69,8 +97,8 @@ struct MasterOptions {
 };
 
 // InvalidArgument naming the first bad field: non-positive intervals or
-// timeouts, max_agent_ping_timeouts < 1, a missing work_dir with the local
-// registry, ports out of range.
+// timeouts (registry ones included), max_agent_ping_timeouts < 1, a missing
+// work_dir with the local registry, ports out of range.
 absl::Status ValidateMasterOptions(const MasterOptions& options);
 
 // The allocator flags in their text form, as main.cc gets them.

@@ -31,7 +31,7 @@ void Master::PingAgent(const AgentId& id) {
       agent->unreachable_scheduled = true;
       metrics_.Increment("master/slave_unreachable_scheduled");
     }
-    if (MarkAgentUnreachable(agent, "health check timed out")) return;
+    MarkAgentUnreachable(agent, "health check timed out");
   }
   if (agent->connected()) {
     MasterMessage message;
@@ -46,7 +46,10 @@ void Master::PingAgent(const AgentId& id) {
 void Master::OnPong(Agent* agent) {
   agent->awaiting_pong = false;
   agent->missed_pings = 0;
-  if (agent->unreachable_scheduled) {
+  // Once the unreachable record is being written the transition cannot be
+  // taken back.
+  if (agent->unreachable_scheduled &&
+      !registrar_.IsPending(agent->id.value())) {
     agent->unreachable_scheduled = false;
     metrics_.Increment("master/slave_unreachable_canceled");
     LOG(INFO) << "Canceling transition of agent " << agent->id
@@ -57,6 +60,11 @@ void Master::OnPong(Agent* agent) {
 void Master::OnAgentLinkClosed(const std::shared_ptr<AgentConnection>& link) {
   DCHECK(loop_->IsLoopThread());
   if (shut_down_) return;
+  if (auto it = admitting_links_.find(link->id());
+      it != admitting_links_.end()) {
+    admissions_.at(it->second).link_closed = true;
+    return;
+  }
   Agent* agent = agents_.FindByLink(link->id());
   if (agent != nullptr) DisconnectAgent(agent, "its link closed");
 }
@@ -122,23 +130,36 @@ void Master::LoseNonCheckpointingTasks(Agent* agent) {
   }
 }
 
-bool Master::MarkAgentUnreachable(Agent* agent, const std::string& message) {
+void Master::MarkAgentUnreachable(Agent* agent, const std::string& message) {
+  if (registrar_.IsPending(agent->id.value())) return;
+  const AgentId id = agent->id;
   const absl::Time now = loop_->Now();
-  absl::Status status = registrar_.MarkUnreachable(agent->id.value(), now);
+  registrar_.MarkUnreachable(
+      id.value(), now, [this, id, message, now](absl::Status status) {
+        OnAgentMarkedUnreachable(id, message, now, status);
+      });
+}
+
+void Master::OnAgentMarkedUnreachable(const AgentId& id,
+                                      const std::string& message,
+                                      absl::Time time,
+                                      const absl::Status& status) {
+  if (shut_down_) return;
   if (!status.ok()) {
-    LOG(ERROR) << "Failed to mark agent " << agent->id
+    LOG(ERROR) << "Failed to mark agent " << id
                << " unreachable in the registry (retrying at the next "
                   "health check): "
                << status;
-    return false;
+    return;
   }
-  LOG(INFO) << "Marked agent " << agent->id << " (" << agent->info.hostname()
-            << ") unreachable: " << message;
   metrics_.Increment("master/slave_unreachable_completed");
   metrics_.Increment("master/slave_removals");
   metrics_.Increment("master/slave_removals/reason_unhealthy");
-  RemoveAgent(agent, message, now);
-  return true;
+  Agent* agent = agents_.Find(id);
+  if (agent == nullptr) return;
+  LOG(INFO) << "Marked agent " << id << " (" << agent->info.hostname()
+            << ") unreachable: " << message;
+  RemoveAgent(agent, message, time);
 }
 
 void Master::RemoveAgent(Agent* agent, const std::string& message,
@@ -220,9 +241,10 @@ void Master::OnAgentReregisterTimeout() {
   reregister_timer_ = 0;
   if (shut_down_) return;
   std::vector<mesos::v1::AgentInfo> missing;
-  for (const auto& admitted : registrar_.state().agents()) {
-    if (IsRecoveredAgent(AgentId(admitted.info().id().value()))) {
-      missing.push_back(admitted.info());
+  for (const auto& [id, info] : registrar_.agents()) {
+    // An agent whose reregistration is being written is not missing.
+    if (IsRecoveredAgent(AgentId(id)) && !registrar_.IsPending(id)) {
+      missing.push_back(info);
     }
   }
   const std::string message =
@@ -231,22 +253,61 @@ void Master::OnAgentReregisterTimeout() {
                    " after master failover");
   for (const mesos::v1::AgentInfo& info : missing) {
     metrics_.Increment("master/slave_unreachable_scheduled");
-    absl::Status status =
-        registrar_.MarkUnreachable(info.id().value(), loop_->Now());
-    if (!status.ok()) {
-      LOG(ERROR) << "Failed to mark recovered agent " << info.id().value()
-                 << " unreachable: " << status;
-      metrics_.Increment("master/slave_unreachable_canceled");
-      continue;
-    }
-    LOG(INFO) << "Marked agent " << info.id().value() << " (" << info.hostname()
-              << ") unreachable: " << message;
-    metrics_.Increment("master/slave_unreachable_completed");
-    metrics_.Increment("master/slave_removals");
-    metrics_.Increment("master/slave_removals/reason_unhealthy");
-    metrics_.Increment("master/recovery_slave_removals");
-    SendAgentLost(AgentId(info.id().value()));
+    registrar_.MarkUnreachable(
+        info.id().value(), loop_->Now(),
+        [this, info, message](absl::Status status) {
+          if (shut_down_) return;
+          if (!status.ok()) {
+            LOG(ERROR) << "Failed to mark recovered agent " << info.id().value()
+                       << " unreachable: " << status;
+            metrics_.Increment("master/slave_unreachable_canceled");
+            return;
+          }
+          LOG(INFO) << "Marked agent " << info.id().value() << " ("
+                    << info.hostname() << ") unreachable: " << message;
+          metrics_.Increment("master/slave_unreachable_completed");
+          metrics_.Increment("master/slave_removals");
+          metrics_.Increment("master/slave_removals/reason_unhealthy");
+          metrics_.Increment("master/recovery_slave_removals");
+          SendAgentLost(AgentId(info.id().value()));
+        });
   }
+}
+
+// Mesos's registry GC (Master::doRegistryGc): unreachable and gone agents
+// are forgotten once too old or too many; so are the unreachable tasks of
+// the pruned unreachable agents.
+void Master::OnRegistryGc() {
+  registry_gc_timer_ = loop_->PostAfter(options_.registry_gc_interval,
+                                        [this] { OnRegistryGc(); });
+  if (shut_down_) return;
+  Registrar::PruneList list =
+      registrar_.SelectForPruning(loop_->Now(), options_.registry_max_agent_age,
+                                  options_.registry_max_agent_count);
+  if (list.empty()) {
+    VLOG(1) << "Registry GC: no agent to prune";
+    return;
+  }
+  registrar_.Prune(list, [this, list](absl::Status status) {
+    if (shut_down_) return;
+    if (!status.ok()) {
+      LOG(WARNING) << "Registry GC failed (retried in "
+                   << absl::FormatDuration(options_.registry_gc_interval)
+                   << "): " << status;
+      return;
+    }
+    size_t tasks = 0;
+    for (const std::string& id : list.unreachable) {
+      if (registrar_.UnreachableSince(id).has_value() ||
+          registrar_.FindAgent(id) != nullptr) {
+        continue;  // Marked again or back meanwhile.
+      }
+      tasks += unreachable_tasks_.TakeOn(AgentId(id)).size();
+    }
+    LOG(INFO) << "Pruned " << list.unreachable.size() << " unreachable and "
+              << list.gone.size() << " gone agents from the registry (" << tasks
+              << " unreachable tasks forgotten)";
+  });
 }
 
 void Master::AnnounceReregisteredTasks(const internal::ReregisterAgent& message,

@@ -54,8 +54,7 @@ std::optional<mesos::v1::TaskStatus> Master::UnknownTaskStatus(
   if (!agent_id.has_value()) {
     // Every registered agent is admitted in the registry, so any surplus
     // of admitted agents is recovered ones.
-    if (static_cast<size_t>(registrar_.state().agents_size()) >
-        agents_.all().size()) {
+    if (registrar_.agents().size() > agents_.all().size()) {
       return std::nullopt;
     }
     return reply(mesos::v1::TASK_UNKNOWN, "Reconciliation: Task is unknown");

@@ -85,9 +85,18 @@ absl::Status Master::RecoverRoles() {
     }
   } else if (!options_.weights.empty()) {
     // First start with --weights: they go to the registry (Mesos does so on
-    // cluster bootstrap).
-    AGORA_RETURN_IF_ERROR(registrar_.UpdateWeights(options_.weights));
+    // cluster bootstrap) and, as in Mesos, take effect without waiting for
+    // the write; the write is posted since the loop may not run yet.
     weights = options_.weights;
+    loop_->Post([this] {
+      registrar_.UpdateWeights(options_.weights, [](absl::Status status) {
+        if (!status.ok()) {
+          LOG(ERROR) << "Failed to store --weights in the registry (they "
+                        "apply until the master restarts): "
+                     << status;
+        }
+      });
+    });
   }
   allocator_.UpdateWeights(weights);
   std::map<std::string, Quota> quotas = registrar_.Quotas();
@@ -99,7 +108,7 @@ absl::Status Master::RecoverRoles() {
                          "': ", s.message()));
       }
     }
-    allocator_.Recover(registrar_.state().agents_size(), quotas);
+    allocator_.Recover(static_cast<int>(registrar_.agents().size()), quotas);
     LOG(INFO) << "Recovered " << weights.size() << " weights and "
               << quotas.size() << " quotas; offers "
               << (allocator_.paused() ? "wait for agents to reregister"
@@ -108,23 +117,26 @@ absl::Status Master::RecoverRoles() {
   return absl::OkStatus();
 }
 
-absl::Status Master::UpdateWeights(
-    const std::map<std::string, double>& weights) {
+void Master::UpdateWeights(const std::map<std::string, double>& weights,
+                           std::function<void(absl::Status)> done) {
   for (const auto& [role, weight] : weights) {
     if (absl::Status s = ValidateRole(role); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("weights: invalid role '", role, "': ", s.message()));
+      return done(absl::InvalidArgumentError(
+          absl::StrCat("weights: invalid role '", role, "': ", s.message())));
     }
     if (!std::isfinite(weight) || weight <= 0) {
-      return absl::InvalidArgumentError(
+      return done(absl::InvalidArgumentError(
           absl::StrCat("weights: weight of role '", role,
-                       "' must be positive, not ", weight));
+                       "' must be positive, not ", weight)));
     }
   }
-  AGORA_RETURN_IF_ERROR(registrar_.UpdateWeights(weights));
-  allocator_.UpdateWeights(weights);
-  LOG(INFO) << "Updated the weights of " << weights.size() << " roles";
-  return absl::OkStatus();
+  registrar_.UpdateWeights(
+      weights, [this, weights, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) return done(status);
+        allocator_.UpdateWeights(weights);
+        LOG(INFO) << "Updated the weights of " << weights.size() << " roles";
+        done(absl::OkStatus());
+      });
 }
 
 std::map<std::string, double> Master::Weights() const {
@@ -135,8 +147,28 @@ std::map<std::string, Quota> Master::Quotas() const {
   return allocator_.Quotas();
 }
 
-absl::Status Master::UpdateQuota(
-    const std::vector<std::pair<std::string, Quota>>& configs, bool force) {
+void Master::UpdateQuota(
+    const std::vector<std::pair<std::string, Quota>>& configs, bool force,
+    std::function<void(absl::Status)> done) {
+  absl::Status valid = ValidateQuotaUpdate(configs, force);
+  if (!valid.ok()) return done(valid);
+  std::map<std::string, Quota> update(configs.begin(), configs.end());
+  registrar_.UpdateQuotas(
+      update, [this, configs, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) return done(status);
+        for (const auto& [role, quota] : configs) {
+          absl::Status s = allocator_.UpdateQuota(role, quota);
+          CHECK(s.ok()) << "validated quota refused: " << s;
+        }
+        LOG(INFO) << "Updated the quotas of " << configs.size() << " roles";
+        for (const auto& [role, quota] : configs) RescindForQuota(role, quota);
+        done(absl::OkStatus());
+      });
+}
+
+absl::Status Master::ValidateQuotaUpdate(
+    const std::vector<std::pair<std::string, Quota>>& configs,
+    bool force) const {
   std::set<std::string> seen;
   for (const auto& [role, quota] : configs) {
     if (!seen.insert(role).second) {
@@ -193,15 +225,6 @@ absl::Status Master::UpdateQuota(
     }
     LOG(INFO) << "Using force flag to override quota overcommit check";
   }
-
-  std::map<std::string, Quota> update(configs.begin(), configs.end());
-  AGORA_RETURN_IF_ERROR(registrar_.UpdateQuotas(update));
-  for (const auto& [role, quota] : configs) {
-    absl::Status s = allocator_.UpdateQuota(role, quota);
-    CHECK(s.ok()) << "validated quota refused: " << s;
-  }
-  LOG(INFO) << "Updated the quotas of " << configs.size() << " roles";
-  for (const auto& [role, quota] : configs) RescindForQuota(role, quota);
   return absl::OkStatus();
 }
 

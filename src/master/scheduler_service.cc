@@ -13,8 +13,12 @@
 namespace agora {
 
 SchedulerService::SchedulerService(EventLoop* loop, Master* master,
+                                   const Leadership* leadership,
                                    size_t max_queued)
-    : loop_(loop), master_(master), max_queued_(max_queued) {}
+    : loop_(loop),
+      master_(master),
+      leadership_(leadership),
+      max_queued_(max_queued) {}
 
 namespace {
 
@@ -65,6 +69,10 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* SchedulerService::Subscribe(
     stream->Close(ToGrpcStatus(call.status()));
     return reactor;
   }
+  if (grpc::Status refused = leadership_->CheckGrpc(context); !refused.ok()) {
+    stream->Close(refused);
+    return reactor;
+  }
   loop_->Post([master, call = std::move(*call), stream = std::move(stream),
                stream_id] { master->Subscribe(call, stream, stream_id); });
   return reactor;
@@ -79,6 +87,10 @@ grpc::ServerUnaryReactor* SchedulerService::Call(
     LOG(WARNING) << "Rejecting a scheduler call from " << context->peer()
                  << ": " << call.status().message();
     reactor->Finish(ToGrpcStatus(call.status()));
+    return reactor;
+  }
+  if (grpc::Status refused = leadership_->CheckGrpc(context); !refused.ok()) {
+    reactor->Finish(refused);
     return reactor;
   }
   // An empty agora.v1.CallResponse serializes to no bytes.

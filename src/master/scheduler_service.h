@@ -15,6 +15,7 @@
 
 #include "agora/v1/service.grpc.pb.h"
 #include "common/event_loop.h"
+#include "master/leadership.h"
 #include "master/master.h"
 
 namespace agora {
@@ -26,8 +27,10 @@ class SchedulerService final
           agora::v1::Scheduler::WithRawCallbackMethod_Call<
               agora::v1::Scheduler::CallbackService>> {
  public:
-  // `loop` and `master` must outlive the gRPC server.
-  SchedulerService(EventLoop* loop, Master* master, size_t max_queued);
+  // `loop`, `master` and `leadership` must outlive the gRPC server. Calls
+  // reach the master only while `leadership` says it leads.
+  SchedulerService(EventLoop* loop, Master* master,
+                   const Leadership* leadership, size_t max_queued);
 
   // The request is a serialized `mesos.v1.scheduler.Call`; the stream
   // carries serialized `mesos.v1.scheduler.Event`s.
@@ -44,6 +47,7 @@ class SchedulerService final
  private:
   EventLoop* const loop_;
   Master* const master_;
+  const Leadership* const leadership_;
   const size_t max_queued_;
 };
 

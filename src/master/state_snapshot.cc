@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_json.h"
 #include "common/resources_proto.h"
 #include "glog/logging.h"
 #include "master/state_json.h"
@@ -260,8 +261,9 @@ nlohmann::json RenderState(const StateSnapshot& state) {
       {"pid", state.pid},
       {"hostname", state.hostname},
       {"leader", state.pid},
+      {"leader_info", nlohmann::json::parse(ProtoToJson(state.info))},
       {"start_time", JsonTime(state.start_time)},
-      {"elected_time", JsonTime(state.start_time)},
+      {"elected_time", JsonTime(state.elected_time)},
       {"activated_slaves", active},
       {"deactivated_slaves", static_cast<int>(state.agents.size()) - active},
       {"unreachable_slaves", static_cast<int>(state.unreachable_agents.size())},

@@ -91,7 +91,9 @@ struct StateSnapshot {
   std::string id;
   std::string pid;
   std::string hostname;
+  mesos::v1::MasterInfo info;  // This master, the leader.
   absl::Time start_time;
+  absl::Time elected_time;
   absl::Time taken_at;
 
   std::vector<AgentSnapshot> agents;

@@ -72,8 +72,11 @@ class AgoraSchedulerDriver::Process {
                     const std::string& leader_hint);
   void HandleStreamEnd(const absl::Status& status,
                        const std::string& leader_hint);
-  void FailAttempt(const std::string& address, const absl::Status& why);
-  void ScheduleRetry();
+  // `leader_not_ready`: the master refused as the elected leader that has
+  // not finished recovering; the next attempt goes soon, without backoff.
+  void FailAttempt(const std::string& address, const absl::Status& why,
+                   bool leader_not_ready = false);
+  void ScheduleRetry(bool leader_not_ready = false);
   void ResetHeartbeatWatchdog();
   void DropStream();
   static bool IsFatal(absl::StatusCode code);

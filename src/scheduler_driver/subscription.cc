@@ -10,6 +10,11 @@
 #include "scheduler_driver/driver_process.h"
 
 namespace agora {
+namespace {
+
+constexpr absl::Duration kLeaderRecoveringRetry = absl::Milliseconds(100);
+
+}  // namespace
 
 void AgoraSchedulerDriver::Process::OnLeader(
     std::optional<std::string> leader) {
@@ -18,11 +23,14 @@ void AgoraSchedulerDriver::Process::OnLeader(
                        : std::string("no leading master"));
   leader_ = std::move(leader);
   redirect_.clear();
+  // A new leader starts a new backoff: the first attempt goes at once, as
+  // Mesos's driver registers on detection.
+  backoff_exponent_ = 0;
   if (phase_ == Phase::kClosed) return;
   if (phase_ == Phase::kSubscribing || phase_ == Phase::kSubscribed) {
     HandleStreamEnd(absl::UnavailableError("a new leading master was elected"),
                     "");
-    return;
+    if (phase_ != Phase::kWaitingToRetry) return;
   }
   if (retry_timer_) loop_.Cancel(*retry_timer_);
   retry_timer_.reset();
@@ -133,7 +141,14 @@ void AgoraSchedulerDriver::Process::HandleStreamEnd(
         absl::StatusCodeToString(status.code()), ": ", status.message()));
     return;
   }
-  if (status.code() == absl::StatusCode::kUnavailable) redirect_ = leader_hint;
+  // A master that names itself as the leader is elected but still
+  // recovering its registry: worth asking again shortly.
+  const bool leader_not_ready =
+      status.code() == absl::StatusCode::kUnavailable && !leader_hint.empty() &&
+      leader_hint == address;
+  if (status.code() == absl::StatusCode::kUnavailable && !leader_not_ready) {
+    redirect_ = leader_hint;
+  }
   if (was_subscribed) {
     LOG(WARNING) << "lost the subscription to master at " << address << ": "
                  << status << "; resubscribing";
@@ -142,24 +157,29 @@ void AgoraSchedulerDriver::Process::HandleStreamEnd(
     scheduler_->disconnected(driver_);
     return;
   }
-  FailAttempt(address, status);
+  FailAttempt(address, status, leader_not_ready);
 }
 
 void AgoraSchedulerDriver::Process::FailAttempt(const std::string& address,
-                                                const absl::Status& why) {
+                                                const absl::Status& why,
+                                                bool leader_not_ready) {
   ++failures_;
   LOG(INFO) << "subscription attempt " << failures_ << " to master at "
             << address << " failed: " << why;
   phase_ = Phase::kWaitingToRetry;
-  ScheduleRetry();
+  ScheduleRetry(leader_not_ready);
   if (options_.on_subscribe_failure) {
     options_.on_subscribe_failure(master_, why, failures_);
   }
 }
 
-void AgoraSchedulerDriver::Process::ScheduleRetry() {
+void AgoraSchedulerDriver::Process::ScheduleRetry(bool leader_not_ready) {
   absl::Duration delay = options_.subscribe_retry_interval;
-  if (registered_once_) {
+  if (leader_not_ready) {
+    // The elected master finishes recovering within moments (its registry
+    // read); waiting out a backoff would only delay the failover.
+    delay = std::min(delay, kLeaderRecoveringRetry);
+  } else if (registered_once_) {
     // Mesos's registration backoff: a random wait below a doubling bound.
     absl::Duration bound = options_.resubscribe_backoff_initial;
     for (int i = 0;

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace agora {
 
@@ -44,11 +45,19 @@ class StandaloneDetector : public LeaderDetector {
   const std::string address_;
 };
 
-// Builds a detector from a --master flag value: "host:port" (standalone).
-// "zk://..." is InvalidArgument until ZooKeeper detection lands, with a
-// message that says so; anything else is InvalidArgument naming the value.
+// Mesos's session timeout for detectors (agents, drivers, the CLI).
+inline constexpr absl::Duration kDefaultZkSessionTimeout = absl::Seconds(10);
+
+// Builds a detector from a --master flag value: "host:port" (standalone), or
+// "zk://[user:pass@]h1:p1,.../path" or "file:///path" holding such a URL:
+// a detector with a ZooKeeper session of its own (`zk_session_timeout`) and
+// a thread of its own, reporting the leading master's gRPC address
+// (zk::MasterRecord::GrpcAddress) and "no leader" as
+// zk::ZooKeeperMasterDetector says. InvalidArgument naming the value for a
+// malformed one; NotFound/PermissionDenied for an unreadable file://.
 absl::StatusOr<std::unique_ptr<LeaderDetector>> CreateLeaderDetector(
-    absl::string_view master);
+    absl::string_view master,
+    absl::Duration zk_session_timeout = kDefaultZkSessionTimeout);
 
 }  // namespace agora
 

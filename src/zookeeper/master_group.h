@@ -5,9 +5,14 @@
 // lost the lead; ZooKeeperMasterDetector follows the leader for agents,
 // drivers, the CLI and standby masters. See docs/ha.md.
 //
-// Thread rule: both classes are thread-safe; their callbacks run on the
-// ZooKeeper client's thread (or the detector's own loop) and must only post
-// to the caller's loop.
+// Thread rule: both classes keep their state on an EventLoop given to them
+// (the master's own loop, or a loop of the detector's owner) and call back on
+// it; their public methods may be called from any thread. Destroy them on
+// that loop's thread or once it has stopped, and before the ZooKeeper client
+// (whose Close() comes before the loop's end): destroy contender/detector,
+// then the ZooKeeper client, then the loop. Timers (retries, the "no leader
+// after a whole session timeout of disconnection" rule) run on the loop's
+// clock, so tests drive them with a ManualClock.
 #ifndef AGORA_ZOOKEEPER_MASTER_GROUP_H_
 #define AGORA_ZOOKEEPER_MASTER_GROUP_H_
 
@@ -19,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/event_loop.h"
 #include "zookeeper/zookeeper.h"
 
 namespace agora {
@@ -38,14 +44,25 @@ struct MasterRecord {
   std::string version;
 
   std::string GrpcAddress() const;  // "hostname-or-ip:port" as agents dial.
-  std::string HttpAddress() const;  // "hostname-or-ip:http_port".
+  // "hostname-or-ip:http_port"; `port` when http_port is 0 (a record written
+  // by Mesos, which serves HTTP on its one port).
+  std::string HttpAddress() const;
 };
+
+bool operator==(const MasterRecord& a, const MasterRecord& b);
+inline bool operator!=(const MasterRecord& a, const MasterRecord& b) {
+  return !(a == b);
+}
 
 // Mesos's JSON: {"id","ip" (uint32, network order),"port","pid",
 // "hostname","version","address":{"hostname","ip","port"}} plus
-// "http_port".
+// "http_port". An `ip` that is not dotted IPv4 is written as 0.
 std::string MasterRecordToJson(const MasterRecord& record);
-// InvalidArgument naming what is missing or malformed.
+// Unknown keys are ignored. The address comes from `address` and, where it
+// lacks a field (or is absent, as in records of Mesos before 0.24), from
+// the top-level `ip`/`port`/`hostname`. InvalidArgument naming what is
+// missing or malformed (not JSON, no ip, no port, a port outside 1-65535, a
+// field of the wrong type).
 absl::StatusOr<MasterRecord> MasterRecordFromJson(absl::string_view json);
 
 // The sequence of a member znode name ("json.info_0000000007" -> 7);
@@ -61,20 +78,32 @@ class MasterContender {
   };
   using Callback = std::function<void(Event, const std::string& why)>;
 
-  // `zk` must outlive the contender; `path` is the group (Url::path).
-  MasterContender(ZooKeeper* zk, std::string path);
+  // `zk` and `loop` must outlive the contender; `path` is the group
+  // (Url::path). Callbacks run on `loop`.
+  MasterContender(ZooKeeper* zk, std::string path, EventLoop* loop);
   ~MasterContender();  // Withdraw().
+
+  MasterContender(const MasterContender&) = delete;
+  MasterContender& operator=(const MasterContender&) = delete;
 
   // Creates the group path if missing, then this master's znode with
   // `record` as data, and watches the group. `cb` gets kElected once this
-  // master leads and kLost (once, final) when it lost the lead or, not yet
-  // leading, its znode or session. Transient failures (connection loss
-  // before the znode exists) are retried.
+  // master's znode is the lowest member whose data parses (members with
+  // garbage data are skipped, as the detector skips them), and kLost (once,
+  // final) when it lost the lead or, not yet leading, its znode or session:
+  // the znode deleted, the session expired, a disconnection lasting the
+  // whole session timeout (the server has expired the session by then), a
+  // lower member while leading, or a non-retryable error creating the znode
+  // (e.g. PermissionDenied). Connection loss before the znode exists is
+  // retried; a create whose reply was lost is recognized (a member with our
+  // data owned by our session) rather than duplicated. After kLost the
+  // znode, if it still exists, is deleted; Contend() may be called again.
   void Contend(const MasterRecord& record, Callback cb);
-  // The full path of this master's znode once created ("" before); the
-  // registry's writes check it (fencing).
+  // The full path of this master's znode once created ("" before and after
+  // kLost/Withdraw); the registry's writes check it (fencing).
   std::string znode() const;
-  // Deletes the znode (best effort) and stops reporting.
+  // Deletes the znode (best effort) and stops reporting: once it returns on
+  // the loop's thread, `cb` is not called again.
   void Withdraw();
 
  private:
@@ -91,9 +120,17 @@ class ZooKeeperMasterDetector {
   // Members whose data does not parse are skipped with a log line.
   using Callback = std::function<void(std::optional<MasterRecord>)>;
 
-  ZooKeeperMasterDetector(ZooKeeper* zk, std::string path);
+  // `zk` and `loop` must outlive the detector; callbacks run on `loop`.
+  ZooKeeperMasterDetector(ZooKeeper* zk, std::string path, EventLoop* loop);
   ~ZooKeeperMasterDetector();
 
+  ZooKeeperMasterDetector(const ZooKeeperMasterDetector&) = delete;
+  ZooKeeperMasterDetector& operator=(const ZooKeeperMasterDetector&) = delete;
+
+  // Adds `cb`: it gets the current leader at once if one was already
+  // reported, else with the first answer, then every change. A change is a
+  // different lowest member (another znode, even with equal data) or "no
+  // leader".
   void Watch(Callback cb);
 
  private:

@@ -99,6 +99,14 @@ struct Op {
   static Op Check(std::string path, int32_t version = -1);
 };
 
+// The request-size rule: each op counts its path and data plus
+// kOpOverheadBytes (headers, ACLs); a Create or SetData is one op, a Multi
+// the sum of its ops. Callers batching ops into a Multi use this to stay
+// under kMaxRequestBytes.
+inline constexpr size_t kOpOverheadBytes = 64;
+size_t RequestBytes(const Op& op);
+size_t RequestBytes(const std::vector<Op>& ops);
+
 class ZooKeeper {
  public:
   using Done = std::function<void(absl::Status)>;

@@ -5,6 +5,7 @@
 // with AGORA_REQUIRE_CGROUP_CONTROLLERS=1 they fail. The start-up checks run
 // everywhere.
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -268,6 +269,22 @@ class CgroupsE2ETest : public ::testing::Test {
 
   int http() { return cluster_->agent_ports().http; }
 
+  // The state of task `id` in the agent's /state, or "".
+  std::string AgentTaskState(const std::string& id) {
+    auto body = HttpGet(http(), "/state");
+    if (!body.ok()) return "";
+    json state = json::parse(*body, nullptr, false);
+    if (!state.is_object()) return "";
+    for (const json& f : state.value("frameworks", json::array())) {
+      for (const json& e : f.value("executors", json::array())) {
+        for (const json& t : e.value("tasks", json::array())) {
+          if (t.value("id", "") == id) return t.value("state", "");
+        }
+      }
+    }
+    return "";
+  }
+
   // /monitor/statistics entries by executor id.
   std::map<std::string, json> Statistics() {
     std::map<std::string, json> out;
@@ -483,6 +500,55 @@ TEST_F(CgroupsE2ETest, KillLeavesNoProcessAndNoCgroup) {
   EXPECT_TRUE(WaitFor([] { return CountProcesses("sleep 1234") == 0; },
                       absl::Seconds(10)))
       << CountProcesses("sleep 1234") << " sleep processes left";
+}
+
+// An agent killed with SIGKILL and started again adopts the container of a
+// checkpointing task with its cgroup as it was: the memory limit still
+// holds, and going over it is still reported as a memory limitation.
+TEST_F(CgroupsE2ETest, AdoptedContainerKeepsItsMemoryLimitAfterAnAgentCrash) {
+  const std::string go = cluster_->root() + "/go-hog";
+  std::atomic<bool> done{false};
+  LocalCluster::ExecuteResult result;
+  std::thread run([&] {
+    auto r = cluster_->Execute(
+        {"--name=recovered-hog", "--checkpoint", "--resources=cpus:0.5;mem:32",
+         absl::StrCat("--command=while [ ! -e ", go,
+                      " ]; do sleep 0.1; done; "
+                      "awk 'BEGIN{s=\"x\"; while (1) s = s s}'")},
+        absl::Seconds(300));
+    if (r.ok()) result = *r;
+    done = true;
+  });
+  // Running, not only launched: a task whose executor has not subscribed
+  // yet is dropped by the restarted agent (REASON_AGENT_RESTARTED).
+  ASSERT_TRUE(WaitFor(
+      [&] { return AgentTaskState("recovered-hog") == "TASK_RUNNING" || done; },
+      absl::Seconds(120)));
+  ASSERT_FALSE(done) << result.output;
+  std::string container =
+      Statistics()["recovered-hog"].value("container_id", "");
+  ASSERT_FALSE(container.empty());
+  const std::string memory_max =
+      Slurp(ContainerPath(container) + "/memory.max");
+  ASSERT_FALSE(memory_max.empty());
+
+  ASSERT_TRUE(cluster_->RestartAgent(0, SIGKILL, {}).ok());
+  ASSERT_TRUE(cluster_->WaitForAgents(1).ok());
+  // Adopted, not recreated: the same cgroup with the same limit.
+  EXPECT_EQ(Slurp(ContainerPath(container) + "/memory.max"), memory_max);
+  ASSERT_TRUE(WaitFor([&] { return Statistics().count("recovered-hog") > 0; },
+                      absl::Seconds(60)));
+  { std::ofstream(go.c_str()) << "go\n"; }
+  run.join();
+  EXPECT_TRUE(absl::StrContains(result.output, "TASK_FAILED")) << result.output;
+  EXPECT_TRUE(absl::StrContains(result.output,
+                                "reason: REASON_CONTAINER_LIMITATION_MEMORY"))
+      << result.output;
+  EXPECT_FALSE(absl::StrContains(result.output, "TASK_LOST")) << result.output;
+  EXPECT_TRUE(WaitFor(
+      [&] { return access(ContainerPath(container).c_str(), F_OK) != 0; },
+      absl::Seconds(30)))
+      << ContainerPath(container) << " is left";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -95,10 +96,16 @@ std::string ReadFile(const std::string& path) {
 }
 
 absl::StatusOr<Ports> WaitForPortFile(const std::string& path,
-                                      absl::Duration timeout) {
+                                      absl::Duration timeout,
+                                      Subprocess* process) {
   Ports ports;
+  bool exited = false;
   bool ok = WaitFor(
       [&] {
+        if (process != nullptr && !process->Running()) {
+          exited = true;
+          return true;
+        }
         std::string text = ReadFile(path);
         for (absl::string_view line :
              absl::StrSplit(text, '\n', absl::SkipEmpty())) {
@@ -112,6 +119,10 @@ absl::StatusOr<Ports> WaitForPortFile(const std::string& path,
         return ports.grpc > 0 && ports.http > 0;
       },
       timeout);
+  if (exited && (ports.grpc == 0 || ports.http == 0)) {
+    return absl::FailedPreconditionError("exited without a port file at " +
+                                         path);
+  }
   if (!ok) return absl::DeadlineExceededError("no port file at " + path);
   return ports;
 }
@@ -129,6 +140,18 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   return res->body;
 }
 
+absl::StatusOr<HttpResult> HttpGetResult(int port, const std::string& path,
+                                         absl::Duration timeout) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(absl::ToChronoMicroseconds(timeout));
+  client.set_read_timeout(absl::ToChronoMicroseconds(timeout));
+  auto res = client.Get(path.c_str());
+  if (!res)
+    return absl::UnavailableError(absl::StrCat("GET ", path, " failed"));
+  return HttpResult{res->status, res->get_header_value("Content-Type"),
+                    res->body, res->get_header_value("Location")};
+}
+
 absl::StatusOr<HttpResult> HttpPost(int port, const std::string& path,
                                     const std::string& body,
                                     const std::string& content_type,
@@ -143,7 +166,7 @@ absl::StatusOr<HttpResult> HttpPost(int port, const std::string& path,
     return absl::UnavailableError(absl::StrCat("POST ", path, " failed"));
   }
   return HttpResult{res->status, res->get_header_value("Content-Type"),
-                    res->body};
+                    res->body, res->get_header_value("Location")};
 }
 
 std::string BinDir() {
@@ -161,57 +184,92 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
     return absl::InternalError("mkdtemp failed");
   }
   cluster->root_ = tmpl;
-  const std::string& root = cluster->root_;
-
-  std::vector<std::string> master_args = {
-      "--ip=127.0.0.1",
-      "--port=0",
-      "--http_port=0",
-      "--work_dir=" + root + "/master",
-      "--port_file=" + root + "/master.ports",
-      "--allocation_interval=100ms"};
-  master_args.insert(master_args.end(), options.master_flags.begin(),
-                     options.master_flags.end());
-  ::mkdir((root + "/master").c_str(), 0755);
-  auto master = Subprocess::Start(BinDir() + "/agora-master", master_args,
-                                  root + "/master.log");
-  if (!master.ok()) return master.status();
-  cluster->master_ = std::move(*master);
-  auto ports = WaitForPortFile(root + "/master.ports", absl::Seconds(30));
-  if (!ports.ok()) {
-    return absl::UnavailableError("master did not start: " +
-                                  cluster->master_->Log());
+  cluster->zk_ = options.zk;
+  int masters = options.zk.empty() ? 1 : std::max(options.masters, 1);
+  for (int i = 0; i < masters; ++i) {
+    std::string name = cluster->MasterName(i);
+    std::vector<std::string> args = {
+        "--ip=127.0.0.1",
+        "--port=0",
+        "--http_port=0",
+        "--work_dir=" + cluster->root_ + "/" + name,
+        "--port_file=" + cluster->root_ + "/" + name + ".ports",
+        "--allocation_interval=100ms"};
+    if (!options.zk.empty()) args.push_back("--zk=" + options.zk);
+    args.insert(args.end(), options.master_flags.begin(),
+                options.master_flags.end());
+    cluster->master_args_.push_back(std::move(args));
+    cluster->masters_.emplace_back();
+    cluster->master_ports_.emplace_back();
+    cluster->master_starts_.push_back(0);
+    absl::Status s = cluster->StartMaster(i);
+    if (!s.ok()) return s;
   }
-  cluster->master_ports_ = *ports;
-
+  if (!options.zk.empty()) {
+    absl::StatusOr<int> leader = cluster->WaitForLeader();
+    if (!leader.ok()) return leader.status();
+  }
   for (int i = 0; i < options.agents; ++i) {
-    std::string dir = cluster->agent_work_dir(i);
-    ::mkdir(dir.c_str(), 0755);
-    std::string port_file = absl::StrCat(root, "/agent", i, ".ports");
-    std::vector<std::string> args = {"--master=" + cluster->master_address(),
-                                     "--ip=127.0.0.1",
-                                     "--port=0",
-                                     "--http_port=0",
-                                     "--work_dir=" + dir,
-                                     "--port_file=" + port_file,
-                                     "--resources=" + options.agent_resources};
-    args.insert(args.end(), options.agent_flags.begin(),
-                options.agent_flags.end());
-    auto agent = Subprocess::Start(BinDir() + "/agora-agent", args,
-                                   absl::StrCat(root, "/agent", i, ".log"));
-    if (!agent.ok()) return agent.status();
-    cluster->agents_.push_back(std::move(*agent));
-    cluster->agent_args_.push_back(args);
-    auto agent_ports = WaitForPortFile(port_file, absl::Seconds(30));
-    if (!agent_ports.ok()) {
-      return absl::UnavailableError("agent did not start: " +
-                                    cluster->agents_.back()->Log());
-    }
-    cluster->agent_ports_.push_back(*agent_ports);
+    absl::Status s = cluster->LaunchAgent(i, options);
+    if (!s.ok()) return s;
   }
   absl::Status s = cluster->WaitForAgents(options.agents);
   if (!s.ok()) return s;
   return cluster;
+}
+
+std::string LocalCluster::MasterName(int i) const {
+  return i == 0 ? "master" : absl::StrCat("master", i);
+}
+
+absl::Status LocalCluster::StartMaster(int i) {
+  std::string name = MasterName(i);
+  std::string port_file = absl::StrCat(root_, "/", name, ".ports");
+  ::unlink(port_file.c_str());
+  ::mkdir(absl::StrCat(root_, "/", name).c_str(), 0755);
+  int starts = master_starts_[i]++;
+  std::string log =
+      starts == 0 ? absl::StrCat(root_, "/", name, ".log")
+                  : absl::StrCat(root_, "/", name, "-restart", starts, ".log");
+  auto master =
+      Subprocess::Start(BinDir() + "/agora-master", master_args_[i], log);
+  if (!master.ok()) return master.status();
+  masters_[i] = std::move(*master);
+  auto ports = WaitForPortFile(port_file, absl::Seconds(30), masters_[i].get());
+  if (!ports.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat(name, " did not start: ", masters_[i]->Log()));
+  }
+  master_ports_[i] = *ports;
+  return absl::OkStatus();
+}
+
+absl::Status LocalCluster::LaunchAgent(int i, const Options& options) {
+  std::string dir = agent_work_dir(i);
+  ::mkdir(dir.c_str(), 0755);
+  std::string port_file = absl::StrCat(root_, "/agent", i, ".ports");
+  std::vector<std::string> args = {"--master=" + master_url(),
+                                   "--ip=127.0.0.1",
+                                   "--port=0",
+                                   "--http_port=0",
+                                   "--work_dir=" + dir,
+                                   "--port_file=" + port_file,
+                                   "--resources=" + options.agent_resources};
+  args.insert(args.end(), options.agent_flags.begin(),
+              options.agent_flags.end());
+  auto agent = Subprocess::Start(BinDir() + "/agora-agent", args,
+                                 absl::StrCat(root_, "/agent", i, ".log"));
+  if (!agent.ok()) return agent.status();
+  agents_.push_back(std::move(*agent));
+  agent_args_.push_back(args);
+  auto agent_ports =
+      WaitForPortFile(port_file, absl::Seconds(30), agents_.back().get());
+  if (!agent_ports.ok()) {
+    return absl::UnavailableError("agent did not start: " +
+                                  agents_.back()->Log());
+  }
+  agent_ports_.push_back(*agent_ports);
+  return absl::OkStatus();
 }
 
 LocalCluster::~LocalCluster() {
@@ -222,9 +280,13 @@ LocalCluster::~LocalCluster() {
   if (!root_.empty()) {
     for (pid_t pid : ProcessesUnder(root_)) ::kill(pid, SIGKILL);
   }
-  if (master_) {
-    master_->Signal(SIGTERM);
-    master_->Wait(absl::Seconds(15)).IgnoreError();
+  for (auto& master : masters_) {
+    if (master == nullptr) continue;
+    master->Signal(SIGCONT);  // A test may have left it stopped.
+    master->Signal(SIGTERM);
+  }
+  for (auto& master : masters_) {
+    if (master != nullptr) master->Wait(absl::Seconds(15)).IgnoreError();
   }
   if (std::getenv("AGORA_KEEP_TEST_DIRS") == nullptr && !root_.empty()) {
     std::string cmd = "rm -rf '" + root_ + "'";
@@ -232,12 +294,75 @@ LocalCluster::~LocalCluster() {
   }
 }
 
-std::string LocalCluster::master_address() const {
-  return absl::StrCat("127.0.0.1:", master_ports_.grpc);
+std::string LocalCluster::master_url() const {
+  return zk_.empty() ? master_address() : zk_;
+}
+
+std::string LocalCluster::master_address(int i) const {
+  return absl::StrCat("127.0.0.1:", master_ports_[i].grpc);
 }
 
 std::string LocalCluster::agent_work_dir(int i) const {
   return absl::StrCat(root_, "/agent", i);
+}
+
+int LocalCluster::Leader() {
+  for (int i = 0; i < masters(); ++i) {
+    if (masters_[i] == nullptr || !masters_[i]->Running()) continue;
+    // Short: a stopped (SIGSTOP) master accepts connections but never
+    // answers.
+    auto answer =
+        HttpGetResult(master_ports_[i].http, "/state", absl::Seconds(1));
+    if (!answer.ok() || answer->status != 200) continue;
+    auto j = nlohmann::json::parse(answer->body, nullptr, false);
+    if (j.is_discarded() || !j.contains("leader") || !j["leader"].is_string()) {
+      continue;
+    }
+    if (absl::EndsWith(j["leader"].get<std::string>(),
+                       absl::StrCat(":", master_ports_[i].grpc))) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+absl::StatusOr<int> LocalCluster::WaitForLeader(absl::Duration timeout,
+                                                int other_than) {
+  int leader = -1;
+  if (WaitFor(
+          [&] {
+            leader = Leader();
+            return leader != -1 && leader != other_than;
+          },
+          timeout)) {
+    return leader;
+  }
+  std::string logs;
+  for (int i = 0; i < masters(); ++i) {
+    if (masters_[i] == nullptr) continue;
+    std::string log = masters_[i]->Log();
+    if (log.size() > 3000) log = "..." + log.substr(log.size() - 3000);
+    absl::StrAppend(&logs, "\n--- ", MasterName(i), " ---\n", log);
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("no master leads", other_than >= 0 ? " other than " : "",
+                   other_than >= 0 ? MasterName(other_than) : "", logs));
+}
+
+absl::Status LocalCluster::RestartMaster(int i) {
+  if (masters_[i] != nullptr && masters_[i]->Running()) {
+    masters_[i]->Signal(SIGTERM);
+    absl::StatusOr<int> code = masters_[i]->Wait(absl::Seconds(15));
+    if (!code.ok()) return code.status();
+  }
+  return StartMaster(i);
+}
+
+absl::StatusOr<int> LocalCluster::LeaderHttpPort() {
+  if (zk_.empty()) return master_ports_[0].http;
+  int leader = Leader();
+  if (leader < 0) return absl::UnavailableError("no master leads");
+  return master_ports_[leader].http;
 }
 
 absl::Status LocalCluster::RestartAgent(int i) {
@@ -261,11 +386,8 @@ absl::Status LocalCluster::StartAgent(
       absl::StrCat(root_, "/agent", i, "-run", ++agent_runs_, ".log"));
   if (!agent.ok()) return agent.status();
   agents_[i] = std::move(*agent);
-  // An agent that refuses to start exits: no need to wait for its ports.
-  WaitFor(
-      [&] { return !agents_[i]->Running() || !ReadFile(port_file).empty(); },
-      absl::Seconds(30));
-  auto ports = WaitForPortFile(port_file, absl::Milliseconds(500));
+  // An agent that refuses to start exits: the wait ends with it.
+  auto ports = WaitForPortFile(port_file, absl::Seconds(30), agents_[i].get());
   if (!ports.ok()) {
     return absl::UnavailableError("agent did not restart: " +
                                   agents_[i]->Log());
@@ -306,20 +428,24 @@ std::vector<pid_t> LocalCluster::ProcessesUnder(const std::string& dir) const {
 absl::Status LocalCluster::WaitForAgents(int n, absl::Duration timeout) {
   bool ok = WaitFor(
       [&] {
-        auto body = HttpGet(master_ports_.http, "/state");
+        absl::StatusOr<int> port = LeaderHttpPort();
+        if (!port.ok()) return false;
+        auto body = HttpGet(*port, "/state");
         if (!body.ok()) return false;
         auto j = nlohmann::json::parse(*body, nullptr, false);
         return !j.is_discarded() && j.value("activated_slaves", 0) >= n;
       },
       timeout);
   if (ok) return absl::OkStatus();
+  int leader = zk_.empty() ? 0 : Leader();
   return absl::DeadlineExceededError(absl::StrCat(
-      "fewer than ", n, " agents registered; master log:\n", master_->Log()));
+      "fewer than ", n, " agents registered; leading master's log:\n",
+      leader >= 0 ? masters_[leader]->Log() : "(no master leads)"));
 }
 
 absl::StatusOr<LocalCluster::ExecuteResult> LocalCluster::Execute(
     const std::vector<std::string>& args, absl::Duration timeout) {
-  std::vector<std::string> full = {"--master=" + master_address()};
+  std::vector<std::string> full = {"--master=" + master_url()};
   full.insert(full.end(), args.begin(), args.end());
   std::string log = absl::StrCat(root_, "/execute", executions_++, ".log");
   auto proc = Subprocess::Start(BinDir() + "/agora-execute", full, log);

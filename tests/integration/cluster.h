@@ -51,8 +51,11 @@ struct Ports {
 bool WaitFor(const std::function<bool()>& fn,
              absl::Duration timeout = absl::Seconds(30));
 
+// Waits for `path` to hold both ports; gives up early (FailedPrecondition)
+// once `process`, when given, has exited.
 absl::StatusOr<Ports> WaitForPortFile(const std::string& path,
-                                      absl::Duration timeout);
+                                      absl::Duration timeout,
+                                      Subprocess* process = nullptr);
 
 // GET http://127.0.0.1:<port><path>; the body, or an error.
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
@@ -61,7 +64,14 @@ struct HttpResult {
   int status = 0;
   std::string content_type;
   std::string body;
+  std::string location;  // The Location header, if any.
 };
+// GET http://127.0.0.1:<port><path> without following redirects, waiting
+// at most `timeout` for the connection and again for the answer; the answer
+// whatever its status, or Unavailable without one.
+absl::StatusOr<HttpResult> HttpGetResult(
+    int port, const std::string& path,
+    absl::Duration timeout = absl::Seconds(10));
 // POST http://127.0.0.1:<port><path> with `body`, Content-Type
 // `content_type` and, unless empty, `accept` as Accept; the answer whatever
 // its status, or Unavailable without one.
@@ -73,8 +83,10 @@ absl::StatusOr<HttpResult> HttpPost(int port, const std::string& path,
 std::string BinDir();  // $AGORA_BIN_DIR, where the built binaries are.
 std::string ReadFile(const std::string& path);
 
-// One master and `agents` agents on loopback, each in a directory under a
-// fresh temporary root.
+// One master (or, with a ZooKeeper URL, `masters` masters electing a
+// leader) and `agents` agents on loopback, each in a directory under a fresh
+// temporary root. Master 0 lives in "<root>/master" (log "master.log"),
+// master i > 0 in "<root>/master<i>".
 class LocalCluster {
  public:
   struct Options {
@@ -83,18 +95,41 @@ class LocalCluster {
         "cpus:4;mem:4096;disk:4096;ports:[31000-32000]";
     std::vector<std::string> master_flags;
     std::vector<std::string> agent_flags;
+    // High availability: "zk://h1:p1,.../path". Every master gets --zk with
+    // it, and agents and Execute() find the leader through it
+    // (--master=zk://...). Empty: one master, found by address.
+    std::string zk;
+    int masters = 1;  // Used only with `zk`.
   };
 
   static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(Options options);
   ~LocalCluster();
 
   const std::string& root() const { return root_; }
-  std::string master_address() const;  // "127.0.0.1:<grpc port>"
-  const Ports& master_ports() const { return master_ports_; }
+  // What clients pass as --master: the ZooKeeper URL with `zk`, else
+  // master_address().
+  std::string master_url() const;
+  int masters() const { return static_cast<int>(masters_.size()); }
+  std::string master_address(int i = 0) const;  // "127.0.0.1:<grpc port>"
+  const Ports& master_ports(int i = 0) const { return master_ports_[i]; }
   const Ports& agent_ports(int i = 0) const { return agent_ports_[i]; }
   std::string agent_work_dir(int i = 0) const;
-  Subprocess* master() { return master_.get(); }
+  Subprocess* master(int i = 0) { return masters_[i].get(); }
   Subprocess* agent(int i = 0) { return agents_[i].get(); }
+
+  // The index of the running master whose GET /state answers 200 naming
+  // itself as "leader", or -1.
+  int Leader();
+  // Polls Leader() until a master other than `other_than` (-1: any) leads;
+  // DeadlineExceeded with every master's log tail otherwise.
+  absl::StatusOr<int> WaitForLeader(absl::Duration timeout = absl::Seconds(30),
+                                    int other_than = -1);
+  // Starts master `i` again (after it exited or was killed) with the same
+  // flags and work directory; waits for its new port file. Its ports change.
+  absl::Status RestartMaster(int i);
+  // HTTP port of the current leader (master 0 without `zk`), or
+  // Unavailable.
+  absl::StatusOr<int> LeaderHttpPort();
 
   // Stops agent `i` (SIGTERM) and starts it again with the same flags and
   // work directory; waits for its new port file. Its ports change.
@@ -110,7 +145,7 @@ class LocalCluster {
   // Live processes (executors and tasks) whose MESOS_SANDBOX is under
   // `dir`; the destructor kills those under root().
   std::vector<pid_t> ProcessesUnder(const std::string& dir) const;
-  // Waits until the master's /state lists `n` active agents.
+  // Waits until the (leading) master's /state lists `n` active agents.
   absl::Status WaitForAgents(int n, absl::Duration timeout = absl::Seconds(30));
 
   // Runs agora-execute against this cluster with `args` (plus --master) and
@@ -124,9 +159,16 @@ class LocalCluster {
       absl::Duration timeout = absl::Seconds(120));
 
  private:
+  absl::Status StartMaster(int i);
+  absl::Status LaunchAgent(int i, const Options& options);
+  std::string MasterName(int i) const;
+
   std::string root_;
-  std::unique_ptr<Subprocess> master_;
-  Ports master_ports_;
+  std::string zk_;
+  std::vector<std::unique_ptr<Subprocess>> masters_;
+  std::vector<Ports> master_ports_;
+  std::vector<std::vector<std::string>> master_args_;
+  std::vector<int> master_starts_;
   std::vector<std::unique_ptr<Subprocess>> agents_;
   std::vector<Ports> agent_ports_;
   std::vector<std::vector<std::string>> agent_args_;

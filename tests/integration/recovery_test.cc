@@ -330,7 +330,7 @@ class RecoveryTest : public ::testing::TestWithParam<std::string> {
 
 // kill -9 of an agent running 100 tasks of a checkpointing framework, then
 // a restart on the same work dir: the same agent id is back on the master
-// within 2 s, every task still runs with the same pids, the framework saw
+// within seconds, every task still runs with the same pids, the framework saw
 // no TASK_LOST and no terminal update, and master and agent agree.
 TEST_P(RecoveryTest, Kill9With100TasksKeepsThemRunning) {
   StartCluster({"--recovery_timeout=60secs"});
@@ -355,8 +355,11 @@ TEST_P(RecoveryTest, Kill9With100TasksKeepsThemRunning) {
   ASSERT_TRUE(cluster_->StartAgent(0, {}).ok());
   ASSERT_TRUE(WaitFor([&] { return ActiveAgent(master_http()) == agent_id; },
                       absl::Seconds(30)));
+  // The 2 s target is measured by bench/agent_recovery.sh (performance.md);
+  // here a bound that a loaded machine keeps, far below what a re-adoption
+  // that waited out the executors' own retries (30 s) would take.
   absl::Duration back = absl::Now() - start;
-  EXPECT_LE(back, absl::Seconds(2)) << "the agent took " << back;
+  EXPECT_LE(back, absl::Seconds(10)) << "the agent took " << back;
 
   ASSERT_TRUE(WaitFor([&] {
     return CountState(AgentTasks(agent_http()), "TASK_RUNNING") == 100 &&

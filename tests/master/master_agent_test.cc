@@ -223,11 +223,9 @@ TEST_F(MasterAgentTest, UnknownAgentIsReadmittedWithItsTasks) {
 // A registry whose writes fail: nothing may be admitted.
 class BrokenRegistry : public Registry {
  public:
-  absl::StatusOr<internal::Registry> Recover() override {
-    return internal::Registry();
-  }
-  absl::Status Store(const internal::Registry&) override {
-    return absl::UnavailableError("disk on fire");
+  void Recover(RecoverDone done) override { done(internal::Registry()); }
+  void Apply(std::vector<RegistryChange>, Done done) override {
+    done(absl::UnavailableError("disk on fire"));
   }
   std::string Describe() const override { return "broken"; }
 };
@@ -254,7 +252,7 @@ TEST_F(MasterAgentTest, LocalRegistryRemembersAdmittedAgents) {
   ASSERT_TRUE(agent->Register(TestAgentInfo("host", kResources)).ok());
   std::string id = agent->agent_id();
 
-  auto stored = NewLocalRegistry(dir + "/registry.bin")->Recover();
+  auto stored = RecoverRegistry(NewLocalRegistry(dir + "/registry.bin").get());
   ASSERT_TRUE(stored.ok()) << stored.status();
   ASSERT_EQ(stored->agents_size(), 1);
   EXPECT_EQ(stored->agents(0).info().id().value(), id);

@@ -261,17 +261,16 @@ class FlakyRegistry : public Registry {
  public:
   explicit FlakyRegistry(std::shared_ptr<std::atomic<bool>> fail)
       : fail_(std::move(fail)) {}
-  absl::StatusOr<internal::Registry> Recover() override { return state_; }
-  absl::Status Store(const internal::Registry& state) override {
-    if (*fail_) return absl::UnavailableError("disk on fire");
-    state_ = state;
-    return absl::OkStatus();
+  void Recover(RecoverDone done) override { memory_->Recover(std::move(done)); }
+  void Apply(std::vector<RegistryChange> changes, Done done) override {
+    if (*fail_) return done(absl::UnavailableError("disk on fire"));
+    memory_->Apply(std::move(changes), std::move(done));
   }
   std::string Describe() const override { return "flaky"; }
 
  private:
   std::shared_ptr<std::atomic<bool>> fail_;
-  internal::Registry state_;
+  std::unique_ptr<Registry> memory_ = NewInMemoryRegistry();
 };
 
 TEST_F(MasterPartitionTest, UnreachableOnlyOnceDurableAndCanceledByAPong) {

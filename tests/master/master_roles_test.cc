@@ -36,9 +36,12 @@ class MasterRolesTest : public MasterFixture {
     return options;
   }
   absl::Status UpdateWeights(const std::map<std::string, double>& weights) {
-    return *RunOnLoop<absl::Status>(server_->loop(), [&] {
-      return server_->master()->UpdateWeights(weights);
-    });
+    Master* master = server_->master();
+    return *AwaitOnLoop<absl::Status>(
+        server_->loop(),
+        [master, weights](std::function<void(absl::Status)> done) {
+          master->UpdateWeights(weights, std::move(done));
+        });
   }
   std::map<std::string, double> Weights() {
     return *RunOnLoop<std::map<std::string, double>>(
@@ -46,9 +49,12 @@ class MasterRolesTest : public MasterFixture {
   }
   absl::Status UpdateQuota(
       const std::vector<std::pair<std::string, Quota>>& configs, bool force) {
-    return *RunOnLoop<absl::Status>(server_->loop(), [&] {
-      return server_->master()->UpdateQuota(configs, force);
-    });
+    Master* master = server_->master();
+    return *AwaitOnLoop<absl::Status>(
+        server_->loop(),
+        [master, configs, force](std::function<void(absl::Status)> done) {
+          master->UpdateQuota(configs, force, std::move(done));
+        });
   }
   std::map<std::string, Quota> Quotas() {
     return *RunOnLoop<std::map<std::string, Quota>>(

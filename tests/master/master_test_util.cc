@@ -1,5 +1,6 @@
 #include "master/master_test_util.h"
 
+#include <future>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -41,6 +42,15 @@ MasterOptions TestMasterOptions() {
   options.shuffle_agents = false;
   options.hostname = "test-master";
   return options;
+}
+
+absl::StatusOr<internal::Registry> RecoverRegistry(Registry* registry) {
+  std::promise<absl::StatusOr<internal::Registry>> promise;
+  std::future<absl::StatusOr<internal::Registry>> future = promise.get_future();
+  registry->Recover([&promise](absl::StatusOr<internal::Registry> state) {
+    promise.set_value(std::move(state));
+  });
+  return future.get();
 }
 
 bool WaitUntil(const std::function<bool()>& fn, absl::Duration timeout) {

@@ -38,6 +38,9 @@ MasterOptions TestMasterOptions();
 bool WaitUntil(const std::function<bool()>& fn,
                absl::Duration timeout = absl::Seconds(10));
 
+// What `registry` recovers, waiting for its answer.
+absl::StatusOr<internal::Registry> RecoverRegistry(Registry* registry);
+
 // GET /state or /metrics/snapshot of `server` (via its HTTP port).
 nlohmann::json GetJson(const MasterServer& server, const std::string& path);
 

@@ -1,5 +1,6 @@
-// Registry back-ends and the Registrar: round trips, atomic replacement, and
-// no admission without a durable write.
+// Registry back-ends (in-memory, local file): round trips, atomic
+// replacement, failed writes that leave the stored state intact, the
+// directory created on first use, corrupt and bad records.
 #include "master/registry.h"
 
 #include <fcntl.h>
@@ -8,13 +9,17 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <future>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
-#include "master/registrar.h"
+#include "master/master_test_util.h"
 
 namespace agora {
 namespace {
+
+using testing::RecoverRegistry;
 
 std::string TempDir() {
   std::string dir = ::testing::TempDir() + "/registry-test-XXXXXX";
@@ -22,151 +27,226 @@ std::string TempDir() {
   return dir;
 }
 
-internal::Registry WithAgents(std::initializer_list<const char*> ids) {
-  internal::Registry registry;
-  for (const char* id : ids) {
-    mesos::v1::AgentInfo* info = registry.add_agents()->mutable_info();
-    info->set_hostname(std::string("host-") + id);
-    info->mutable_id()->set_value(id);
-  }
-  return registry;
-}
-
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << data;
 }
 
+RegistryChange PutAgent(const std::string& id) {
+  internal::Registry::Agent agent;
+  agent.mutable_info()->set_hostname("host-" + id);
+  agent.mutable_info()->mutable_id()->set_value(id);
+  return {RecordKind::kAgent, id, agent.SerializeAsString()};
+}
+
+RegistryChange PutGone(const std::string& id, int64_t seconds) {
+  internal::Registry::GoneAgent gone;
+  gone.mutable_id()->set_value(id);
+  gone.mutable_timestamp()->set_nanoseconds(seconds * 1000000000);
+  return {RecordKind::kGone, id, gone.SerializeAsString()};
+}
+
+RegistryChange Remove(RecordKind kind, const std::string& id) {
+  return {kind, id, std::nullopt};
+}
+
+// Applies `changes` and waits for the outcome.
+absl::Status ApplyNow(Registry* registry, std::vector<RegistryChange> changes) {
+  std::promise<absl::Status> promise;
+  std::future<absl::Status> future = promise.get_future();
+  registry->Apply(std::move(changes),
+                  [&promise](absl::Status s) { promise.set_value(s); });
+  return future.get();
+}
+
+std::vector<std::string> AgentIds(const internal::Registry& state) {
+  std::vector<std::string> out;
+  for (const auto& agent : state.agents()) {
+    out.push_back(agent.info().id().value());
+  }
+  return out;
+}
+
 TEST(LocalRegistryTest, EmptyWhenNothingWasStored) {
   std::string dir = TempDir();
-  auto state = NewLocalRegistry(dir + "/registry.bin")->Recover();
+  auto state = RecoverRegistry(NewLocalRegistry(dir + "/registry.bin").get());
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(state->agents_size(), 0);
 }
 
-TEST(LocalRegistryTest, StoreThenRecoverRoundTrips) {
+TEST(LocalRegistryTest, ChangesThenRecoverRoundTrips) {
   std::string path = TempDir() + "/registry.bin";
-  ASSERT_TRUE(NewLocalRegistry(path)->Store(WithAgents({"S0", "S1"})).ok());
-  ASSERT_TRUE(NewLocalRegistry(path)->Store(WithAgents({"S2"})).ok());
-  auto state = NewLocalRegistry(path)->Recover();  // A fresh instance.
+  {
+    auto registry = NewLocalRegistry(path);
+    ASSERT_TRUE(RecoverRegistry(registry.get()).ok());
+    ASSERT_TRUE(
+        ApplyNow(registry.get(), {PutAgent("S0"), PutAgent("S1")}).ok());
+    ASSERT_TRUE(ApplyNow(registry.get(),
+                         {Remove(RecordKind::kAgent, "S0"), PutGone("S0", 20),
+                          PutGone("S9", 10), PutAgent("S2")})
+                    .ok());
+  }
+  auto state = RecoverRegistry(NewLocalRegistry(path).get());  // Fresh.
   ASSERT_TRUE(state.ok()) << state.status();
-  ASSERT_EQ(state->agents_size(), 1);
-  EXPECT_EQ(state->agents(0).info().id().value(), "S2");
+  EXPECT_EQ(AgentIds(*state), (std::vector<std::string>{"S1", "S2"}));
+  ASSERT_EQ(state->gone_size(), 2);
+  EXPECT_EQ(state->gone(0).id().value(), "S9");  // Oldest first.
+  EXPECT_EQ(state->gone(1).id().value(), "S0");
   EXPECT_NE(::access((path + ".tmp").c_str(), F_OK), 0);  // No leftovers.
+}
+
+TEST(LocalRegistryTest, CreatesAMissingWorkDirWithItsParents) {
+  // What `agora-master --work_dir=<new>/a/b` does on first start.
+  std::string path = TempDir() + "/new/a/b/registry.bin";
+  auto registry = NewLocalRegistry(path);
+  auto state = RecoverRegistry(registry.get());
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_TRUE(ApplyNow(registry.get(), {PutAgent("S0")}).ok());
+  EXPECT_EQ(::access(path.c_str(), F_OK), 0);
+}
+
+TEST(LocalRegistryTest, AWorkDirThatCannotBeCreatedIsNamed) {
+  std::string dir = TempDir();
+  WriteFile(dir + "/file", "not a directory");
+  auto state =
+      RecoverRegistry(NewLocalRegistry(dir + "/file/sub/registry.bin").get());
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(state.status().message().find(dir + "/file"),
+            absl::string_view::npos)
+      << state.status();
 }
 
 TEST(LocalRegistryTest, InterruptedWriteLeavesThePreviousState) {
   std::string path = TempDir() + "/registry.bin";
-  ASSERT_TRUE(NewLocalRegistry(path)->Store(WithAgents({"S0"})).ok());
+  {
+    auto registry = NewLocalRegistry(path);
+    ASSERT_TRUE(RecoverRegistry(registry.get()).ok());
+    ASSERT_TRUE(ApplyNow(registry.get(), {PutAgent("S0")}).ok());
+  }
   // A crash in the middle of a write leaves a partial temporary file.
-  std::string full = WithAgents({"S0", "S1", "S2"}).SerializeAsString();
-  WriteFile(path + ".tmp", full.substr(0, full.size() / 2));
-  auto state = NewLocalRegistry(path)->Recover();
+  internal::Registry full;
+  for (const char* id : {"S0", "S1", "S2"}) {
+    mesos::v1::AgentInfo* info = full.add_agents()->mutable_info();
+    info->set_hostname("h");
+    info->mutable_id()->set_value(id);
+  }
+  std::string bytes = full.SerializeAsString();
+  WriteFile(path + ".tmp", bytes.substr(0, bytes.size() / 2));
+  auto state = RecoverRegistry(NewLocalRegistry(path).get());
   ASSERT_TRUE(state.ok()) << state.status();
-  ASSERT_EQ(state->agents_size(), 1);
-  EXPECT_EQ(state->agents(0).info().id().value(), "S0");
+  EXPECT_EQ(AgentIds(*state), (std::vector<std::string>{"S0"}));
 }
 
 TEST(LocalRegistryTest, FailedWriteReportsAndKeepsThePreviousState) {
   std::string path = TempDir() + "/registry.bin";
   auto registry = NewLocalRegistry(path);
-  ASSERT_TRUE(registry->Store(WithAgents({"S0"})).ok());
+  ASSERT_TRUE(RecoverRegistry(registry.get()).ok());
+  ASSERT_TRUE(ApplyNow(registry.get(), {PutAgent("S0")}).ok());
   ASSERT_EQ(::mkdir((path + ".tmp").c_str(), 0755), 0);  // Blocks the write.
-  absl::Status status = registry->Store(WithAgents({"S1"}));
+  absl::Status status = ApplyNow(registry.get(), {PutAgent("S1")});
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(status.message().find("registry.bin.tmp"), absl::string_view::npos)
       << status;
-  auto state = registry->Recover();
+  // The failed change is not part of the next write either.
+  ASSERT_EQ(::rmdir((path + ".tmp").c_str()), 0);
+  ASSERT_TRUE(ApplyNow(registry.get(), {PutAgent("S2")}).ok());
+  auto state = RecoverRegistry(NewLocalRegistry(path).get());
   ASSERT_TRUE(state.ok());
-  EXPECT_EQ(state->agents(0).info().id().value(), "S0");
+  EXPECT_EQ(AgentIds(*state), (std::vector<std::string>{"S0", "S2"}));
 }
 
-TEST(LocalRegistryTest, CorruptFileIsDataLoss) {
+TEST(LocalRegistryTest, CorruptFileIsDataLossNamingIt) {
   std::string path = TempDir() + "/registry.bin";
   WriteFile(path, "\xff\xff\xff not a registry");
-  auto state = NewLocalRegistry(path)->Recover();
+  auto state = RecoverRegistry(NewLocalRegistry(path).get());
   EXPECT_EQ(state.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(state.status().message().find(path), absl::string_view::npos);
 }
 
-TEST(RegistrarTest, AdmitsOnlyAfterADurableWrite) {
+TEST(RegistryTest, BadRecordsAreRefusedAndNothingIsWritten) {
   std::string path = TempDir() + "/registry.bin";
-  Registrar registrar(NewLocalRegistry(path));
-  ASSERT_TRUE(registrar.Recover().ok());
-  mesos::v1::AgentInfo info;
-  info.set_hostname("h");
-  info.mutable_id()->set_value("S0");
-  ASSERT_TRUE(registrar.AdmitAgent(info).ok());
-  ASSERT_NE(registrar.FindAgent("S0"), nullptr);
-
-  ASSERT_EQ(::mkdir((path + ".tmp").c_str(), 0755), 0);
-  info.mutable_id()->set_value("S1");
-  EXPECT_FALSE(registrar.AdmitAgent(info).ok());
-  EXPECT_EQ(registrar.FindAgent("S1"), nullptr);
-  EXPECT_EQ(registrar.state().agents_size(), 1);
-
-  // A new registrar over the same file sees exactly what was durable.
-  Registrar reread(NewLocalRegistry(path));
-  ASSERT_TRUE(reread.Recover().ok());
-  EXPECT_NE(reread.FindAgent("S0"), nullptr);
-  EXPECT_EQ(reread.FindAgent("S1"), nullptr);
-}
-
-TEST(RegistrarTest, ReadmissionReplacesTheRecord) {
-  Registrar registrar(NewInMemoryRegistry());
-  ASSERT_TRUE(registrar.Recover().ok());
-  mesos::v1::AgentInfo info;
-  info.set_hostname("old");
-  info.mutable_id()->set_value("S0");
-  ASSERT_TRUE(registrar.AdmitAgent(info).ok());
-  info.set_hostname("new");
-  ASSERT_TRUE(registrar.AdmitAgent(info).ok());
-  ASSERT_EQ(registrar.state().agents_size(), 1);
-  EXPECT_EQ(registrar.FindAgent("S0")->hostname(), "new");
-  info.clear_id();
-  EXPECT_EQ(registrar.AdmitAgent(info).code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
-TEST(RegistrarTest, UnreachableReachableAndGoneTransitionsAreDurable) {
-  std::string path = TempDir() + "/registry.bin";
-  Registrar registrar(NewLocalRegistry(path));
-  ASSERT_TRUE(registrar.Recover().ok());
-  for (const char* id : {"S0", "S1"}) {
-    mesos::v1::AgentInfo info;
-    info.set_hostname(std::string("host-") + id);
-    info.mutable_id()->set_value(id);
-    ASSERT_TRUE(registrar.AdmitAgent(info).ok());
+  std::unique_ptr<Registry> backends[] = {NewInMemoryRegistry(),
+                                          NewLocalRegistry(path)};
+  for (auto& registry : backends) {
+    SCOPED_TRACE(registry->Describe());
+    ASSERT_TRUE(RecoverRegistry(registry.get()).ok());
+    RegistryChange garbage{RecordKind::kGone, "S1", "\xff\xff garbage"};
+    RegistryChange other = PutAgent("S2");
+    other.agent_id = "S3";  // The record names S2.
+    for (const RegistryChange& bad : {garbage, other}) {
+      absl::Status status = ApplyNow(registry.get(), {PutAgent("S0"), bad});
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+      EXPECT_NE(status.message().find(bad.Name()), absl::string_view::npos)
+          << status;
+    }
+    auto state = RecoverRegistry(registry.get());
+    ASSERT_TRUE(state.ok());
+    EXPECT_EQ(state->agents_size(), 0);
   }
-  const absl::Time t1 = absl::FromUnixSeconds(1700000000);
-  const absl::Time t2 = t1 + absl::Seconds(30);
-  ASSERT_TRUE(registrar.MarkUnreachable("S0", t1).ok());
-  EXPECT_EQ(registrar.FindAgent("S0"), nullptr);
-  EXPECT_EQ(registrar.UnreachableSince("S0"), t1);
-  EXPECT_EQ(registrar.MarkUnreachable("nope", t1).code(),
-            absl::StatusCode::kNotFound);
-  ASSERT_TRUE(registrar.MarkGone("S1", t2).ok());
-  EXPECT_EQ(registrar.FindAgent("S1"), nullptr);
-  EXPECT_EQ(registrar.GoneSince("S1"), t2);
+}
 
-  // A fresh registrar over the same file sees the same lists and times.
-  Registrar reread(NewLocalRegistry(path));
-  ASSERT_TRUE(reread.Recover().ok());
-  EXPECT_EQ(reread.UnreachableSince("S0"), t1);
-  EXPECT_EQ(reread.GoneSince("S1"), t2);
-  EXPECT_EQ(reread.state().agents_size(), 0);
+TEST(RegistryTest, RolesRecordHoldsWeightsAndQuotas) {
+  auto registry = NewInMemoryRegistry();
+  internal::Registry::Roles roles;
+  auto* weight = roles.add_weights();
+  weight->set_role("ads");
+  weight->set_weight(2);
+  auto* quota = roles.add_quota_configs();
+  quota->set_role("eng");
+  (*quota->mutable_guarantees())["cpus"] = 1;
+  ASSERT_TRUE(ApplyNow(registry.get(),
+                       {{RecordKind::kRoles, "", roles.SerializeAsString()}})
+                  .ok());
+  auto state = RecoverRegistry(registry.get());
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->weights_size(), 1);
+  EXPECT_EQ(state->weights(0).weight(), 2);
+  ASSERT_EQ(state->quota_configs_size(), 1);
+  EXPECT_EQ(state->quota_configs(0).guarantees().at("cpus"), 1);
+}
 
-  mesos::v1::AgentInfo back;
-  back.set_hostname("host-S0");
-  back.mutable_id()->set_value("S0");
-  ASSERT_TRUE(reread.MarkReachable(back).ok());
-  EXPECT_NE(reread.FindAgent("S0"), nullptr);
-  EXPECT_FALSE(reread.UnreachableSince("S0").has_value());
-  EXPECT_EQ(reread.state().unreachable_size(), 0);
-  // Gone wins over everything, and is kept once.
-  ASSERT_TRUE(reread.MarkGone("S0", t2).ok());
-  ASSERT_TRUE(reread.MarkGone("S0", t2).ok());
-  EXPECT_EQ(reread.state().gone_size(), 2);
-  EXPECT_EQ(reread.state().agents_size(), 0);
+TEST(RegistryRecordsTest, TheFileIsTheRegistryMessage) {
+  RegistryRecords records;
+  internal::Registry::Roles roles;
+  auto* weight = roles.add_weights();
+  weight->set_role("ads");
+  weight->set_weight(2);
+  auto* quota = roles.add_quota_configs();
+  quota->set_role("eng");
+  (*quota->mutable_limits())["cpus"] = 4;
+  ASSERT_TRUE(records
+                  .Apply({PutAgent("S1"),
+                          PutAgent("S0"),
+                          PutGone("S7", 9),
+                          PutGone("S5", 3),
+                          {RecordKind::kRoles, "", roles.SerializeAsString()}})
+                  .ok());
+  internal::Registry parsed;
+  ASSERT_TRUE(parsed.ParseFromString(records.Serialize()));
+  EXPECT_EQ(AgentIds(parsed), (std::vector<std::string>{"S0", "S1"}));
+  ASSERT_EQ(parsed.gone_size(), 2);
+  EXPECT_EQ(parsed.gone(0).id().value(), "S5");
+  ASSERT_EQ(parsed.weights_size(), 1);
+  EXPECT_EQ(parsed.weights(0).role(), "ads");
+  ASSERT_EQ(parsed.quota_configs_size(), 1);
+  EXPECT_EQ(parsed.quota_configs(0).limits().at("cpus"), 4);
+  // Loading the parsed state gives the same records back.
+  RegistryRecords loaded;
+  ASSERT_TRUE(loaded.Load(parsed).ok());
+  EXPECT_EQ(loaded.Serialize(), records.Serialize());
+  // Undo restores what was there.
+  auto undo = records.Apply({Remove(RecordKind::kAgent, "S0"), PutAgent("S2")});
+  ASSERT_TRUE(undo.ok());
+  ASSERT_TRUE(records.Apply(*undo).ok());
+  EXPECT_EQ(records.Serialize(), loaded.Serialize());
+}
+
+TEST(RegistryTest, RecordNamesAreTheZooKeeperLayout) {
+  EXPECT_EQ(PutAgent("S1").Name(), "agents/S1");
+  EXPECT_EQ(Remove(RecordKind::kUnreachable, "S1").Name(), "unreachable/S1");
+  EXPECT_EQ(PutGone("S1", 1).Name(), "gone/S1");
+  EXPECT_EQ((RegistryChange{RecordKind::kRoles, "", std::nullopt}).Name(),
+            "roles");
 }
 
 }  // namespace
